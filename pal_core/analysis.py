@@ -1,0 +1,305 @@
+"""Statistics over human judgements: Bradley-Terry strengths, win rates, criterion scores and annotator agreement.
+
+Pure functions of a pandas DataFrame with one row per judgement (columns item_id, user, system_a, system_b,
+preference in {A, B, tie, both_bad}, consistency_a/b, fluency_a/b, engagingness_a/b, seconds, is_gold, gold_answer,
+created_at, and optionally len_a/len_b). When a user judged an item more than once, only the latest row (by
+created_at) counts. Ties and both_bad count half a win to each side. Nothing here reads or writes the database.
+"""
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import krippendorff
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats import inter_rater
+
+from pal_core.errors import DataFormatError, PalError, UnknownNameError
+
+PREFERENCES = ("A", "B", "tie", "both_bad")
+CRITERIA = ("consistency", "fluency", "engagingness")
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+# Score of system_a per preference: a win, a loss, or half a win for no preference either way.
+A_SCORE = {"A": 1.0, "B": 0.0, "tie": 0.5, "both_bad": 0.5}
+MAX_NEWTON_STEPS = 100
+NEWTON_TOLERANCE = 1e-9
+LENGTH_GAP_EDGES = (0, 5, 10, 20, np.inf)
+LENGTH_GAP_LABELS = ("1-5", "6-10", "11-20", ">20")
+
+
+def _prepare(df: pd.DataFrame, columns: Sequence[str], where: str) -> pd.DataFrame:
+    """Check the needed columns and preference values; keep each user's latest judgement of an item."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataFormatError(f"{where}: expected judgement columns {missing}, got columns {list(df.columns)}")
+    if "preference" in columns:
+        bad = df.loc[~df["preference"].isin(PREFERENCES), "preference"]
+        if len(bad):
+            raise DataFormatError(
+                f"{where}: row {bad.index[0]}: expected preference in {list(PREFERENCES)}, got {bad.iloc[0]!r}"
+            )
+    if {"created_at", "item_id", "user"} <= set(df.columns):
+        df = df.sort_values("created_at", kind="stable").drop_duplicates(["item_id", "user"], keep="last")
+    return df
+
+
+def _pair_arrays(df: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    systems = sorted(set(df["system_a"]) | set(df["system_b"]))
+    index = {s: i for i, s in enumerate(systems)}
+    ia = df["system_a"].map(index).to_numpy()
+    ib = df["system_b"].map(index).to_numpy()
+    score_a = df["preference"].map(A_SCORE).to_numpy(dtype=float)
+    return systems, ia, ib, score_a
+
+
+def _win_matrix(n_systems: int, ia: np.ndarray, ib: np.ndarray, score_a: np.ndarray) -> np.ndarray:
+    """W[i, j] = wins of system i over system j (ties count half)."""
+    wins = np.zeros((n_systems, n_systems))
+    np.add.at(wins, (ia, ib), score_a)
+    np.add.at(wins, (ib, ia), 1.0 - score_a)
+    return wins
+
+
+def _fit_bradley_terry(wins: np.ndarray, regularization: float, start: np.ndarray | None = None) -> np.ndarray:
+    """Log-strengths maximising sum W_ij log sigmoid(s_i - s_j) - regularization/2 |s|^2, centred at 0.
+
+    Newton's method with backtracking: the penalised objective is strictly convex, so it converges in a few steps
+    (about 10x faster than scipy L-BFGS on the bootstrap refits, measured).
+    """
+    games = wins + wins.T
+
+    def loss(s: np.ndarray) -> float:
+        # -log sigmoid(d) = logaddexp(0, -d)
+        return float(np.sum(wins * np.logaddexp(0.0, -(s[:, None] - s[None, :])))) + 0.5 * regularization * s @ s
+
+    s = np.zeros(len(wins)) if start is None else start.copy()
+    current = loss(s)
+    for _ in range(MAX_NEWTON_STEPS):
+        p = 1.0 / (1.0 + np.exp(-(s[:, None] - s[None, :])))  # P(i beats j)
+        grad = (games * p).sum(axis=1) - wins.sum(axis=1) + regularization * s
+        if np.abs(grad).max() < NEWTON_TOLERANCE:
+            break
+        curvature = games * p * (1.0 - p)
+        hessian = np.diag(curvature.sum(axis=1) + regularization) - curvature
+        step = np.linalg.solve(hessian, grad)
+        candidate = s - step
+        while loss(candidate) > current and np.abs(candidate - s).max() > 1e-12:
+            step /= 2
+            candidate = s - step
+        s, current = candidate, loss(candidate)
+    return s - s.mean()
+
+
+def bradley_terry(
+    df: pd.DataFrame, n_bootstrap: int = 200, seed: int = 0, regularization: float = 0.01
+) -> pd.DataFrame:
+    """Bradley-Terry log-strengths (mean 0; P(i beats j) = sigmoid(s_i - s_j)) with 95% bootstrap intervals.
+
+    The L2 `regularization` on log-strengths keeps them finite when one system wins every comparison. Intervals are
+    the 2.5/97.5 percentiles over `n_bootstrap` refits on judgements resampled with replacement (NaN when 0).
+    """
+    if n_bootstrap < 0 or regularization <= 0:
+        raise PalError(
+            f"bradley_terry: expected n_bootstrap >= 0 and regularization > 0, got {n_bootstrap} and {regularization}"
+        )
+    df = _prepare(df, ["system_a", "system_b", "preference"], "bradley_terry")
+    if df.empty:
+        raise DataFormatError("bradley_terry: expected at least one judgement, got 0")
+    systems, ia, ib, score_a = _pair_arrays(df)
+    strength = _fit_bradley_terry(_win_matrix(len(systems), ia, ib, score_a), regularization)
+    rng = np.random.default_rng(seed)
+    samples = np.empty((n_bootstrap, len(systems)))
+    for b in range(n_bootstrap):
+        rows = rng.integers(0, len(df), len(df))
+        wins = _win_matrix(len(systems), ia[rows], ib[rows], score_a[rows])
+        samples[b] = _fit_bradley_terry(wins, regularization, start=strength)
+    low, high = np.percentile(samples, [2.5, 97.5], axis=0) if n_bootstrap else np.full((2, len(systems)), np.nan)
+    counts = np.bincount(ia, minlength=len(systems)) + np.bincount(ib, minlength=len(systems))
+    table = pd.DataFrame({"system": systems, "strength": strength, "ci_low": low, "ci_high": high, "n": counts})
+    return table.sort_values("strength", ascending=False, ignore_index=True)
+
+
+def win_rate_matrix(df: pd.DataFrame) -> pd.DataFrame:
+    """Share of comparisons the row system won against the column system (ties half; NaN where never compared)."""
+    df = _prepare(df, ["system_a", "system_b", "preference"], "win_rate_matrix")
+    systems, ia, ib, score_a = _pair_arrays(df)
+    wins = _win_matrix(len(systems), ia, ib, score_a)
+    games = wins + wins.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(games > 0, wins / games, np.nan)
+    return pd.DataFrame(rates, index=pd.Index(systems, name="system"), columns=pd.Index(systems, name="opponent"))
+
+
+def _long_ratings(df: pd.DataFrame, criteria: Sequence[str]) -> pd.DataFrame:
+    """One row per (judgement, side): item_id, user, side, system and the criteria ratings."""
+    keep = [c for c in ("item_id", "user") if c in df.columns]
+    sides = []
+    for side in ("a", "b"):
+        part = df[keep + [f"system_{side}"] + [f"{c}_{side}" for c in criteria]].copy()
+        part.columns = keep + ["system"] + list(criteria)
+        part["side"] = side
+        sides.append(part)
+    return pd.concat(sides, ignore_index=True)
+
+
+def _present_criteria(df: pd.DataFrame) -> list[str]:
+    return [c for c in CRITERIA if f"{c}_a" in df.columns and f"{c}_b" in df.columns]
+
+
+def criterion_scores(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean rating per system per criterion (consistency, fluency, engagingness), ignoring missing ratings."""
+    df = _prepare(df, ["system_a", "system_b"], "criterion_scores")
+    criteria = _present_criteria(df)
+    if not criteria:
+        raise DataFormatError(f"criterion_scores: expected rating columns like consistency_a, got {list(df.columns)}")
+    ratings = _long_ratings(df, criteria)
+    ratings[criteria] = ratings[criteria].apply(pd.to_numeric, errors="coerce")
+    table = ratings.groupby("system")[criteria].mean()
+    table["n"] = ratings.groupby("system").size()
+    return table.reset_index()
+
+
+def cohen_kappa(a: Sequence, b: Sequence) -> float:
+    """Cohen's kappa of two raters' labels on the same units (pairs with a missing label are dropped)."""
+    if len(a) != len(b):
+        raise PalError(f"cohen_kappa: expected two label lists of equal length, got {len(a)} and {len(b)}")
+    pairs = pd.DataFrame({"a": list(a), "b": list(b)}).dropna()
+    if pairs.empty:
+        raise PalError("cohen_kappa: expected at least one unit labelled by both raters, got 0")
+    categories = sorted(set(pairs["a"]) | set(pairs["b"]), key=str)
+    if len(categories) < 2:
+        return float("nan")  # one category only: expected agreement is 1 and kappa is undefined
+    table = pd.crosstab(pd.Categorical(pairs["a"], categories), pd.Categorical(pairs["b"], categories), dropna=False)
+    return float(inter_rater.cohens_kappa(table.to_numpy(), return_results=False))
+
+
+def fleiss_kappa(table: np.ndarray | Sequence[Sequence[int]]) -> float:
+    """Fleiss' kappa of a units x categories table of rating counts (every unit rated by the same number of raters)."""
+    counts = np.asarray(table, dtype=float)
+    if counts.ndim != 2 or (counts < 0).any():
+        raise PalError(f"fleiss_kappa: expected a 2-D table of non-negative counts, got shape {counts.shape}")
+    per_unit = counts.sum(axis=1)
+    if len(per_unit) == 0 or per_unit.min() < 2 or per_unit.min() != per_unit.max():
+        raise PalError(
+            f"fleiss_kappa: expected the same number (>= 2) of ratings per unit, got {sorted(set(per_unit.tolist()))}"
+        )
+    return float(inter_rater.fleiss_kappa(counts, method="fleiss"))
+
+
+def krippendorff_alpha(reliability_data: np.ndarray | Sequence[Sequence[float]], level: str = "nominal") -> float:
+    """Krippendorff's alpha of a raters x units array of numeric ratings, NaN = missing (NaN if one value only)."""
+    if level not in LEVELS:
+        raise UnknownNameError(f"unknown measurement level {level!r}; available: {', '.join(LEVELS)}")
+    data = np.asarray(reliability_data, dtype=float)
+    if data.ndim != 2:
+        raise PalError(f"krippendorff_alpha: expected a 2-D raters x units array, got shape {data.shape}")
+    if len(np.unique(data[~np.isnan(data)])) < 2:
+        return float("nan")  # no variation at all: alpha is undefined
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
+
+
+def _question_ratings(df: pd.DataFrame) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Per question, its level and a long frame (unit, user, value) with numeric values."""
+    codes = {p: float(i) for i, p in enumerate(PREFERENCES)}
+    questions = {
+        "preference": ("nominal", df.assign(unit=df["item_id"].astype(str), value=df["preference"].map(codes)))
+    }
+    criteria = _present_criteria(df)
+    if criteria:
+        ratings = _long_ratings(df, criteria)
+        ratings["unit"] = ratings["item_id"].astype(str) + ":" + ratings["side"]
+        for criterion in criteria:
+            values = pd.to_numeric(ratings[criterion], errors="coerce")
+            questions[criterion] = ("ordinal", ratings.assign(value=values))
+    return {name: (level, frame[["unit", "user", "value"]].dropna()) for name, (level, frame) in questions.items()}
+
+
+def _mean_pairwise_cohen(matrix: pd.DataFrame) -> float:
+    kappas = []
+    for u, v in itertools.combinations(matrix.index, 2):
+        shared = matrix.loc[[u, v]].dropna(axis=1)
+        if shared.shape[1] >= 2:
+            kappas.append(cohen_kappa(shared.loc[u].tolist(), shared.loc[v].tolist()))
+    kappas = [k for k in kappas if not np.isnan(k)]
+    return float(np.mean(kappas)) if kappas else float("nan")
+
+
+def agreement_by_question(df: pd.DataFrame) -> pd.DataFrame:
+    """Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa per question, over units rated by >= 2.
+
+    Fleiss' kappa uses the units with the most common number of raters (it needs a constant number per unit).
+    """
+    df = _prepare(df, ["item_id", "user", "system_a", "system_b", "preference"], "agreement_by_question")
+    rows = []
+    for question, (level, long) in _question_ratings(df).items():
+        raters = long.groupby("unit")["user"].nunique()
+        long = long[long["unit"].isin(raters[raters >= 2].index)]
+        row = {
+            "question": question,
+            "level": level,
+            "n_units": long["unit"].nunique(),
+            "n_annotators": long["user"].nunique(),
+            "krippendorff_alpha": np.nan,
+            "fleiss_kappa": np.nan,
+            "cohen_kappa_mean": np.nan,
+        }
+        if row["n_units"] >= 1:
+            matrix = long.pivot_table(index="user", columns="unit", values="value", aggfunc="first")
+            row["krippendorff_alpha"] = krippendorff_alpha(matrix.to_numpy(), level=level)
+            counts = pd.crosstab(long["unit"], long["value"])
+            modal = counts.sum(axis=1).mode().iloc[0]
+            row["fleiss_kappa"] = fleiss_kappa(counts[counts.sum(axis=1) == modal].to_numpy())
+            row["cohen_kappa_mean"] = _mean_pairwise_cohen(matrix)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def annotator_gold_accuracy(df: pd.DataFrame) -> pd.DataFrame:
+    """Per annotator: judgements, gold items judged, accuracy on them (NaN without any) and median seconds."""
+    df = _prepare(df, ["user", "preference", "seconds", "is_gold", "gold_answer"], "annotator_gold_accuracy")
+    gold = df[df["is_gold"].fillna(False).astype(bool)]
+    table = pd.DataFrame(
+        {
+            "n_judgements": df.groupby("user").size(),
+            "n_gold": gold.groupby("user").size(),
+            "gold_accuracy": (gold["preference"] == gold["gold_answer"]).groupby(gold["user"]).mean(),
+            "median_seconds": df.groupby("user")["seconds"].median(),
+        }
+    )
+    table["n_gold"] = table["n_gold"].fillna(0).astype(int)
+    return table.rename_axis("user").reset_index()
+
+
+def length_vs_win(df: pd.DataFrame) -> pd.DataFrame:
+    """How often the longer response wins a decisive judgement, by length gap (|len_a - len_b|), plus an 'all' row."""
+    df = _prepare(df, ["preference", "len_a", "len_b"], "length_vs_win")
+    decisive = df[df["preference"].isin(["A", "B"]) & (df["len_a"] != df["len_b"])]
+    gap = (decisive["len_a"] - decisive["len_b"]).abs()
+    longer_won = (decisive["preference"] == "A") == (decisive["len_a"] > decisive["len_b"])
+    bins = pd.cut(gap, bins=list(LENGTH_GAP_EDGES), labels=list(LENGTH_GAP_LABELS))
+    grouped = longer_won.groupby(bins, observed=False)
+    table = pd.DataFrame(
+        {
+            "length_gap": list(LENGTH_GAP_LABELS),
+            "n": grouped.size().to_numpy(),
+            "longer_win_rate": grouped.mean().to_numpy(),
+        }
+    )
+    overall = pd.DataFrame(
+        {
+            "length_gap": ["all"],
+            "n": [len(longer_won)],
+            "longer_win_rate": [longer_won.mean() if len(longer_won) else np.nan],
+        }
+    )
+    return pd.concat([table, overall], ignore_index=True)
+
+
+def rank_correlation(human: Mapping[str, float], automatic: Mapping[str, float]) -> tuple[float, float]:
+    """Spearman's rho (and its p-value) between human and automatic scores of the systems both cover."""
+    common = sorted(set(human) & set(automatic))
+    if len(common) < 3:
+        raise PalError(f"rank_correlation: expected >= 3 systems scored by both, got {common}")
+    result = stats.spearmanr([human[s] for s in common], [automatic[s] for s in common])
+    return float(result.statistic), float(result.pvalue)
