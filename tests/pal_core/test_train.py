@@ -1,0 +1,275 @@
+"""Tests for pal_core.train / train_data: SFT mixture data, preference files, and each stage trained for real on a
+tiny random Llama (max_steps=2, CPU)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoModelForCausalLM
+
+from pal_core import prompts
+from pal_core.data import Example, write_examples
+from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
+from pal_core.generate import GenerationConfig
+from pal_core.train import (
+    PalDpoConfig,
+    PalSftConfig,
+    SampleRejectedConfig,
+    make_dpo_args,
+    make_sft_args,
+    sample_rejected,
+    train_dpo,
+    train_sft,
+)
+from pal_core.train_data import (
+    build_sft_dataset,
+    build_sft_rows,
+    load_preferences,
+    to_preference_records,
+    write_preferences,
+)
+
+PERSONA = ["i like tea .", "i have two dogs .", "i am a teacher ."]
+EXAMPLES = [
+    Example(
+        id="d1:0",
+        persona=PERSONA,
+        history=["hello how are you ?"],
+        response="i love tea ! do you like tea ?",
+        persona_label=(0,),
+    ),
+    Example(
+        id="d1:1",
+        persona=PERSONA,
+        history=["hi", "hello", "what do you do ?"],
+        response="i am a teacher .",
+        persona_label=(2,),
+    ),
+    Example(
+        id="d1:2", persona=PERSONA, history=["do you like music ?"], response="yes i love music .", persona_label=(-1,)
+    ),
+    Example(
+        id="d1:3",
+        persona=PERSONA,
+        history=["who are you ?"],
+        response="i have two dogs and cats .",
+        persona_label=None,
+    ),
+]
+# Tiny random models need a large step to move measurably in 2 steps.
+FAST = {
+    "max_steps": 2,
+    "per_device_train_batch_size": 2,
+    "learning_rate": 1e-2,
+    "logging_steps": 1,
+    "save_strategy": "no",
+    "disable_tqdm": True,
+}
+
+
+@pytest.fixture
+def examples_file(tmp_path) -> Path:
+    path = tmp_path / "train.jsonl"
+    write_examples(EXAMPLES, path, fmt="jsonl")
+    return path
+
+
+def _rows() -> list[dict]:
+    return [
+        {
+            "id": ex.id,
+            "persona": list(ex.persona),
+            "history": list(ex.history),
+            "persona_sentence": ex.persona[ex.persona_label[0]]
+            if ex.persona_label and ex.persona_label[0] >= 0
+            else None,
+            "chosen": ex.response,
+            "rejected": "i do not know .",
+            "provenance": {"source": "human", "annotators": ["ann"]},
+        }
+        for ex in EXAMPLES
+    ]
+
+
+@pytest.fixture
+def preference_file(tmp_path) -> Path:
+    path = tmp_path / "pairs.jsonl"
+    write_preferences(to_preference_records(_rows()), path)
+    return path
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in AutoModelForCausalLM.from_pretrained(path).state_dict().items()}
+
+
+def _changed(before: dict[str, torch.Tensor], after_dir: Path) -> list[str]:
+    after = _weights(after_dir)
+    return [k for k in before if not torch.equal(before[k], after[k])]
+
+
+# ---------------------------------------------------------------- data
+
+
+def test_build_sft_rows_mixture_skips_unlabelled_for_select():
+    rows = build_sft_rows(EXAMPLES, ("select", "generate"))
+    assert len(rows) == 3 + 4  # 3 labelled select rows (incl. [-1]) + 4 generate rows
+    assert rows[0] == {
+        "prompt": prompts.select_messages(PERSONA, EXAMPLES[0].history),
+        "completion": [{"role": "assistant", "content": prompts.select_target(PERSONA, (0,))}],
+    }
+    assert rows[1]["prompt"] == prompts.generate_messages(PERSONA, EXAMPLES[0].history, "i like tea .")
+    assert rows[1]["completion"][0]["content"] == "i love tea ! do you like tea ?"
+    select_none = rows[4]
+    assert select_none["completion"][0]["content"] == prompts.NONE_TEXT
+    assert rows[5]["prompt"] == prompts.generate_messages(PERSONA, EXAMPLES[2].history, None)
+
+
+def test_build_sft_dataset_full_persona_baseline():
+    ds = build_sft_dataset(EXAMPLES, ("full_persona",))
+    assert ds.column_names == ["prompt", "completion"]
+    assert len(ds) == 4
+    assert ds[3]["prompt"] == prompts.full_persona_messages(PERSONA, EXAMPLES[3].history)
+
+
+def test_build_sft_rows_unknown_task_lists_known():
+    with pytest.raises(UnknownNameError, match=r"unknown SFT task 'chat'; available: full_persona, generate, select"):
+        build_sft_rows(EXAMPLES, ("chat",))
+
+
+def test_configs_name_the_bad_field():
+    with pytest.raises(ConfigError, match=r"PalSftConfig.train_file: expected a path, got None"):
+        PalSftConfig()
+    with pytest.raises(ConfigError, match=r"PalSftConfig.tasks: expected distinct names"):
+        PalSftConfig(train_file="x", tasks=["select", "select"])
+    with pytest.raises(ConfigError, match=r"PalDpoConfig.lora_r: expected >= 1, got 0"):
+        PalDpoConfig(train_file="x", lora_r=0)
+    with pytest.raises(ConfigError, match=r"SampleRejectedConfig.out: expected a path"):
+        SampleRejectedConfig(data="x")
+    assert PalDpoConfig(train_file="x").use_lora and not PalSftConfig(train_file="x").use_lora
+
+
+def test_preference_records_round_trip(preference_file):
+    records = load_preferences(preference_file)
+    assert [r["id"] for r in records] == ["d1:0", "d1:1", "d1:2", "d1:3"]
+    assert records[0]["prompt"] == prompts.generate_messages(PERSONA, EXAMPLES[0].history, "i like tea .")
+    assert records[0]["chosen"] == [{"role": "assistant", "content": "i love tea ! do you like tea ?"}]
+    assert records[0]["rejected"] == [{"role": "assistant", "content": "i do not know ."}]
+    assert records[2]["persona_sentence"] is None and records[0]["provenance"]["source"] == "human"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.update(chosen="hi"), r"pairs\.jsonl:2: expected 'chosen' as \[\{'role': 'assistant'"),
+        (lambda r: r.update(rejected=r["chosen"]), r"pairs\.jsonl:2: expected 'chosen' and 'rejected' to differ"),
+        (lambda r: r.pop("prompt"), r"pairs\.jsonl:2: expected keys id, prompt, .* got no 'prompt'"),
+        (lambda r: r.update(prompt=[{"role": "bot", "content": "x"}]), r"pairs\.jsonl:2: expected prompt\[0\] as"),
+        (lambda r: r.update(provenance={"source": "magic"}), r"pairs\.jsonl:2: expected 'provenance' as an object"),
+        (lambda r: r.update(id="d1:0"), r"pairs\.jsonl:2: expected a unique 'id', got 'd1:0' \(also on line 1\)"),
+        (lambda r: r.update(persona="i like tea"), r"pairs\.jsonl:2: expected 'persona' as a list of strings"),
+    ],
+)
+def test_load_preferences_bad_record_names_line_and_field(preference_file, mutate, message):
+    lines = preference_file.read_text().splitlines()
+    record = json.loads(lines[1])
+    mutate(record)
+    lines[1] = json.dumps(record)
+    preference_file.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataFormatError, match=message):
+        load_preferences(preference_file)
+
+
+def test_load_preferences_bad_json_and_empty(tmp_path):
+    bad = tmp_path / "pairs.jsonl"
+    bad.write_text("{not json\n")
+    with pytest.raises(DataFormatError, match=r"pairs\.jsonl:1: expected a JSON object, got invalid JSON"):
+        load_preferences(bad)
+    bad.write_text("\n")
+    with pytest.raises(DataFormatError, match=r"pairs\.jsonl: expected at least one preference record, got none"):
+        load_preferences(bad)
+
+
+def test_to_preference_records_rejects_missing_key():
+    rows = _rows()
+    del rows[1]["rejected"]
+    with pytest.raises(DataFormatError, match=r"preference row 1: expected key 'rejected'"):
+        to_preference_records(rows)
+
+
+# ---------------------------------------------------------------- training (tiny model, CPU)
+
+
+def test_train_sft_mixture_full_finetune(tiny_lm_copy, examples_file, tmp_path):
+    before = _weights(tiny_lm_copy)
+    out = tmp_path / "sft"
+    metrics = train_sft(
+        PalSftConfig(model=str(tiny_lm_copy), train_file=str(examples_file)),
+        make_sft_args(output_dir=str(out), **FAST),
+    )
+    assert metrics["global_step"] == 2 and metrics["n_train_records"] == 7
+    assert metrics["train_loss"] > 0 and metrics["examples_per_s"] > 0
+    assert json.loads((out / "metrics.json").read_text())["global_step"] == 2
+    config = json.loads((out / "train_config.json").read_text())
+    assert config["stage"] == "sft" and config["pal"]["tasks"] == ["select", "generate"]
+    assert config["trainer"]["learning_rate"] == 1e-2
+    assert (out / "tokenizer.json").is_file()
+    assert _changed(before, out)
+
+
+def test_train_sft_full_persona_lora_is_merged(tiny_lm_copy, examples_file, tmp_path):
+    before = _weights(tiny_lm_copy)
+    out = tmp_path / "sft-lora"
+    train_sft(
+        PalSftConfig(model=str(tiny_lm_copy), train_file=str(examples_file), tasks=["full_persona"], use_lora=True),
+        make_sft_args(output_dir=str(out), **FAST),
+    )
+    assert not (out / "adapter_config.json").exists()  # merged into a plain checkpoint
+    changed = _changed(before, out)
+    assert changed and all("proj" in k for k in changed)  # only LoRA-targeted projections moved
+
+
+def test_train_sft_resume_from_last_checkpoint(tiny_lm_copy, examples_file, tmp_path):
+    out = tmp_path / "sft-resume"
+    cfg = PalSftConfig(model=str(tiny_lm_copy), train_file=str(examples_file))
+    step_saves = {**FAST, "save_strategy": "steps", "save_steps": 1}
+    train_sft(cfg, make_sft_args(output_dir=str(out), **step_saves))
+    assert (out / "checkpoint-2").is_dir()
+    with pytest.raises(ConfigError, match=r"output_dir: expected a directory without checkpoints \(or --resume\)"):
+        train_sft(cfg, make_sft_args(output_dir=str(out), **step_saves))
+    resumed = PalSftConfig(model=str(tiny_lm_copy), train_file=str(examples_file), resume=True)
+    metrics = train_sft(resumed, make_sft_args(output_dir=str(out), **{**step_saves, "max_steps": 4}))
+    assert metrics["resumed_from"] == "checkpoint-2" and metrics["global_step"] == 4
+    steps_logged = [h["step"] for h in metrics["log_history"] if "loss" in h]
+    assert steps_logged == [1, 2, 3, 4]  # the state (log) came back from checkpoint-2; only 3 and 4 were trained
+
+
+def test_sample_rejected_writes_valid_pairs(tiny_lm, examples_file, tmp_path):
+    out = tmp_path / "pairs.jsonl"
+    summary = sample_rejected(
+        SampleRejectedConfig(model=str(tiny_lm), data=str(examples_file), out=str(out)),
+        GenerationConfig(max_new_tokens=6, batch_size=4, do_sample=True, seed=0),
+    )
+    records = load_preferences(out)
+    assert summary["n_examples"] == 4
+    assert len(records) == summary["n_pairs"] == 4 - sum(summary["skipped"].values())
+    assert records, "tiny model produced no usable generation"
+    first = records[0]
+    assert first["provenance"] == {"source": "rejected-sampling", "model": str(tiny_lm), "example_id": first["id"]}
+    example = next(ex for ex in EXAMPLES if ex.id == first["id"])
+    assert first["chosen"][0]["content"] == example.response
+    assert first["rejected"][0]["content"] != example.response
+
+
+@pytest.mark.parametrize("use_lora", [True, False])
+def test_train_dpo_changes_weights(tiny_lm_copy, preference_file, tmp_path, use_lora):
+    before = _weights(tiny_lm_copy)
+    out = tmp_path / "dpo"
+    metrics = train_dpo(
+        PalDpoConfig(model=str(tiny_lm_copy), train_file=str(preference_file), use_lora=use_lora),
+        make_dpo_args(output_dir=str(out), **FAST),
+    )
+    assert metrics["global_step"] == 2 and metrics["n_train_records"] == 4
+    config = json.loads((out / "train_config.json").read_text())
+    assert config["trainer"]["beta"] == 0.1 and config["trainer"]["loss_type"] == ["sigmoid"]
+    assert _changed(before, out)
