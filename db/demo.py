@@ -1,0 +1,136 @@
+"""A demo database: users, every shipped run imported, one project with a few judgements. Idempotent: whatever
+already exists (a user, a system of that name, the project) is left as it is, so a second run writes nothing."""
+
+import json
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.annotate import record_judgement
+from db.assignments import next_item
+from db.errors import NotFoundError
+from db.imports import import_run
+from db.models import Comparison, Dialogue, Project, Response, System, User
+from db.projects import create_project
+from db.users import create_user
+
+logger = logging.getLogger(__name__)
+
+# name -> (role, password). Demo only: shown on the login page of a demo install so people can try every role.
+DEMO_USERS = {
+    "admin": ("admin", "admin-demo"),
+    "alice": ("annotator", "annotator-demo"),
+    "bob": ("annotator", "annotator-demo"),
+    "viewer": ("viewer", "viewer-demo"),
+}
+DEMO_PROJECT = "Demo comparison"
+DEMO_GUIDELINES = (
+    "Read the persona and the conversation, then pick the reply that a person with this persona would more "
+    "plausibly say next. Prefer replies that stay consistent with the persona; flag any reply that contradicts it."
+)
+N_GOLD = 3
+JUDGEMENTS_PER_ANNOTATOR = 5
+
+
+def _system_name(run_dir: Path) -> str | None:
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return config.get("system") if isinstance(config, dict) else None
+
+
+def _persona_overlap(persona: list[str], text: str) -> int:
+    """Content words a reply shares with the persona: the demo annotators' stand-in for persona consistency."""
+    words = {w.strip(".,!?'").lower() for sentence in persona for w in sentence.split()}
+    return len({w.strip(".,!?'").lower() for w in text.split() if len(w) > 3} & words)
+
+
+def _demo_preference(score_a: int, score_b: int, *, flip: bool) -> str:
+    """Prefer the side with more persona overlap (equal -> 'tie'); `flip` makes a disagreement."""
+    preference = "A" if score_a > score_b else "B" if score_b > score_a else "tie"
+    if flip and preference != "tie":
+        preference = "B" if preference == "A" else "A"
+    return preference
+
+
+def seed_demo(session: Session, *, runs_dir: Path) -> dict:
+    """Create DEMO_USERS, import every run dir under runs_dir, build DEMO_PROJECT (2 annotators per item, a few gold
+    items) and record ~10 judgements. Running it again changes nothing. Returns {"users", "systems", "project_id",
+    "n_judgements", "created"} (users/systems: the names created by this call)."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise NotFoundError(f"runs_dir: expected a folder of run directories, got {runs_dir.resolve()}")
+    existing_users = set(session.scalars(select(User.name)))
+    users = [name for name in DEMO_USERS if name not in existing_users]
+    for name in users:
+        role, password = DEMO_USERS[name]
+        create_user(session, actor=None, name=name, password=password, role=role)
+    existing_systems = set(session.scalars(select(System.name)))
+    systems, names = [], []
+    for run_dir in sorted(p for p in runs_dir.iterdir() if (p / "outputs.jsonl").is_file()):
+        name = _system_name(run_dir)
+        if name and name not in existing_systems:
+            import_run(session, actor=None, run_dir=run_dir)
+            systems.append(name)
+        if name:
+            names.append(name)
+    project = session.scalars(select(Project).where(Project.name == DEMO_PROJECT)).one_or_none()
+    if project is not None:
+        return {"users": users, "systems": systems, "project_id": project.id, "n_judgements": 0, "created": False}
+    names = sorted(names)
+    if len(names) < 2:
+        raise NotFoundError(
+            f"runs_dir: expected two or more run directories under {runs_dir.resolve()}, got systems {names}"
+        )
+    responses = {
+        n: {
+            d.external_id: (d.persona, text)
+            for d, text in session.execute(
+                select(Dialogue, Response.text).join(Response).join(System).where(System.name == n)
+            )
+        }
+        for n in names
+    }
+    gold = {}
+    for dialogue_id in sorted(set.intersection(*(set(r) for r in responses.values()))):
+        overlap = {n: _persona_overlap(*responses[n][dialogue_id]) for n in names}
+        ranked = sorted(overlap.values(), reverse=True)
+        if ranked[0] > ranked[1]:  # a clear winner makes a fair gold item
+            gold[dialogue_id] = max(overlap, key=overlap.__getitem__)
+        if len(gold) == N_GOLD:
+            break
+    created = create_project(
+        session,
+        actor="admin",
+        name=DEMO_PROJECT,
+        system_names=names,
+        guidelines=DEMO_GUIDELINES,
+        annotators_per_item=2,
+        gold_items=gold,
+        seed=0,
+    )
+    n = 0
+    for annotator, flip_at in (("alice", None), ("bob", 2)):  # bob disagrees once, so adjudication has work
+        for i in range(JUDGEMENTS_PER_ANNOTATOR):
+            item = next_item(session, actor=annotator, project_id=created["id"])
+            if item is None:
+                break
+            comparison = session.get(Comparison, item["item_id"])
+            persona = comparison.dialogue.persona
+            a, b = (_persona_overlap(persona, r.text) for r in (comparison.response_a, comparison.response_b))
+            record_judgement(
+                session,
+                actor=annotator,
+                item_id=item["item_id"],
+                preference=_demo_preference(a, b, flip=i == flip_at),
+                consistency_a=4 if a >= b else 3,
+                consistency_b=4 if b >= a else 3,
+                seconds=20.0 + 3 * i,
+                reason="demo judgement",
+            )
+            n += 1
+    logger.info("seeded demo project %r with %d judgements", DEMO_PROJECT, n)
+    return {"users": users, "systems": systems, "project_id": created["id"], "n_judgements": n, "created": True}

@@ -1,0 +1,175 @@
+"""SQLAlchemy 2.0 typed models of the annotation store. Judgements are append-only: an edit, undo or adjudication is
+a new row whose `supersedes_id` points at the row it replaces; nothing is updated in place."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Constraint names for Alembic (docs: naming.rst), so migrations can drop/alter them by name on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """DateTime(timezone=True) that always hands back aware UTC values (SQLite stores no offset and returns naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None:
+            value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # admin | annotator | viewer
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    guidelines: Mapped[str] = mapped_column(Text, default="")
+    questions: Mapped[list[Any]] = mapped_column(default=list)
+    annotators_per_item: Mapped[int] = mapped_column(Integer, default=1)
+    gold_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    system_names: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Dialogue(Base):
+    __tablename__ = "dialogues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)  # outputs.jsonl `id`
+    persona: Mapped[list[Any]]
+    partner_persona: Mapped[list[Any]] = mapped_column(default=list)
+    history: Mapped[list[Any]]
+    reference: Mapped[str] = mapped_column(Text, default="")
+    gold_label: Mapped[list[Any] | None]
+    source: Mapped[str] = mapped_column(String(255), default="")
+    split: Mapped[str] = mapped_column(String(32), default="")
+
+
+class System(Base):
+    __tablename__ = "systems"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    model: Mapped[str] = mapped_column(String(255), default="")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    run_dir: Mapped[str] = mapped_column(String(1024), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Response(Base):
+    __tablename__ = "responses"
+    __table_args__ = (UniqueConstraint("dialogue_id", "system_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    selected_index: Mapped[int | None]
+    selected_sentence: Mapped[str | None] = mapped_column(Text)
+    scores: Mapped[list[Any] | None]
+    contradiction: Mapped[list[Any] | None]
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)  # `metadata` is reserved on Base
+    dialogue: Mapped[Dialogue] = relationship()
+    system: Mapped[System] = relationship()
+
+
+class Comparison(Base):
+    __tablename__ = "comparisons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"))
+    response_a_id: Mapped[int] = mapped_column(ForeignKey("responses.id"))  # shown on the left, after the shuffle
+    response_b_id: Mapped[int] = mapped_column(ForeignKey("responses.id"))
+    position: Mapped[int] = mapped_column(Integer)  # stored random order in which items are served
+    is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
+    gold_answer: Mapped[str | None] = mapped_column(String(16))  # A | B | tie | both_bad
+    project: Mapped[Project] = relationship()
+    dialogue: Mapped[Dialogue] = relationship()
+    response_a: Mapped[Response] = relationship(foreign_keys=[response_a_id])
+    response_b: Mapped[Response] = relationship(foreign_keys=[response_b_id])
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("user_id", "comparison_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="assigned")  # assigned | skipped | done
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class Judgement(Base):
+    __tablename__ = "judgements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="judgement")  # judgement | undo | adjudication
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("judgements.id"), index=True)
+    preference: Mapped[str | None] = mapped_column(String(16))  # A | B | tie | both_bad; None on undo rows
+    consistency_a: Mapped[int | None]
+    consistency_b: Mapped[int | None]
+    persona_used_a: Mapped[int | None]  # 0-based persona index, -1 = none
+    persona_used_b: Mapped[int | None]
+    contradiction_a: Mapped[bool | None]
+    contradiction_b: Mapped[bool | None]
+    fluency_a: Mapped[int | None]
+    fluency_b: Mapped[int | None]
+    engagingness_a: Mapped[int | None]
+    engagingness_b: Mapped[int | None]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    seconds: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

@@ -1,0 +1,46 @@
+"""The one API the UI and CLI call for annotation data. Every function takes a `Session` first, the rest
+keyword-only, returns plain dicts/lists, and never commits: frame it with `with factory.begin() as session:`.
+
+`actor` is the acting user's name; its role is checked (admin: everything; annotator: annotate + read;
+viewer: read) and `PermissionDeniedError` is raised otherwise. `actor=None` is accepted only by the
+administrative calls the local operator runs from the CLI (create_user, import_*, export_*, seed_demo) and means
+"the trusted local operator", recorded as `cli` in the audit log. Bad input raises a `db.errors.StoreError`.
+"""
+
+from db.annotate import PREFERENCES, adjudicate, list_disagreements, record_judgement, undo_last
+from db.assignments import assign, next_item, project_progress, skip
+from db.demo import DEMO_PROJECT, DEMO_USERS, seed_demo
+from db.exports import export_judgements_table, export_preferences, judgements_frame
+from db.imports import import_responses_jsonl, import_run, list_systems
+from db.projects import create_project, get_project, list_projects
+from db.users import ROLES, authenticate, create_user, list_audit, list_users, set_role
+
+__all__ = [
+    "DEMO_PROJECT",
+    "DEMO_USERS",
+    "PREFERENCES",
+    "ROLES",
+    "adjudicate",
+    "assign",
+    "authenticate",
+    "create_project",
+    "create_user",
+    "export_judgements_table",
+    "export_preferences",
+    "get_project",
+    "import_responses_jsonl",
+    "import_run",
+    "judgements_frame",
+    "list_audit",
+    "list_disagreements",
+    "list_projects",
+    "list_systems",
+    "list_users",
+    "next_item",
+    "project_progress",
+    "record_judgement",
+    "seed_demo",
+    "set_role",
+    "skip",
+    "undo_last",
+]
