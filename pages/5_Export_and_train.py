@@ -1,0 +1,115 @@
+"""Export & train: preference pairs from the judgements (filters, preview, JSONL/CSV), and a background DPO run on
+them whose model, once evaluated, is registered as a new system."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from db import store
+from db.errors import StoreError
+from pal_core.errors import PalError
+from pal_core.train_data import to_preference_records
+from ui import jobs
+from ui.auth import has_role, require_role
+from ui.render import pick_project
+from ui.resources import db_url, session_factory
+
+JOBS_DIR = Path(".pal") / "jobs"  # relative to the app's working directory (ignored by git)
+
+user = require_role("viewer")
+st.title("Export & train")
+project = pick_project(user["name"], "export_project")
+if project is None:
+    st.stop()
+c1, c2, c3 = st.columns(3)
+majority = c1.toggle("One pair per item (majority / adjudication)", value=True, key="export_majority")
+drop_ties = c2.toggle("Drop ties", value=True, key="export_drop_ties")
+min_agreement = c3.slider("Minimum agreement", 0.0, 1.0, 0.0, step=0.05, key="export_min_agreement")
+with session_factory(db_url()).begin() as session:
+    rows = store.export_preferences(
+        session,
+        actor=user["name"],
+        project_id=project["id"],
+        drop_ties=drop_ties,
+        min_agreement=min_agreement,
+        majority=majority,
+    )
+    table = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
+records = to_preference_records(rows)
+st.metric("Preference pairs", len(records))
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "id": r["id"],
+                "persona_sentence": r["persona_sentence"],
+                "chosen": r["chosen"][0]["content"],
+                "rejected": r["rejected"][0]["content"],
+                "agreement": r["provenance"]["agreement"],
+                "annotators": r["provenance"]["annotator_ids"],
+                "systems": r["provenance"]["systems"],
+            }
+            for r in records
+        ]
+    ),
+    hide_index=True,
+    key="export_preview",
+)
+jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+d1, d2 = st.columns(2)
+d1.download_button(
+    "Download preference pairs (JSONL)",
+    jsonl,
+    file_name=f"preferences-p{project['id']}.jsonl",
+    mime="application/jsonl",
+    key="export_jsonl",
+    disabled=not records,
+)
+d2.download_button(
+    "Download all judgements (CSV)",
+    pd.DataFrame(table).to_csv(index=False),
+    file_name=f"judgements-p{project['id']}.csv",
+    mime="text/csv",
+    key="export_csv",
+)
+
+st.header("Train with DPO")
+if not has_role("admin"):
+    st.caption("An admin starts training runs.")
+    st.stop()
+model = st.text_input("Start model (empty: SmolLM2-135M-Instruct, or a local checkpoint path)", key="export_model")
+max_steps = st.number_input("Training steps", 1, 100_000, 20, key="export_max_steps")
+if st.button("Start DPO in the background", key="export_train", disabled=not records):
+    try:
+        st.session_state.export_job = jobs.start_dpo_job(
+            records, jobs_dir=JOBS_DIR, name=jobs.new_job_name(), model=model.strip(), max_steps=int(max_steps)
+        )
+    except PalError as e:
+        st.error(str(e))
+
+
+@st.fragment(run_every=2)
+def job_status() -> None:
+    job = st.session_state.get("export_job")
+    if job is None:
+        return
+    jobs.advance(job)
+    tail, fraction = jobs.read_log(job)
+    st.write(f"Job `{job.name}`: **{job.stage}** (folder {job.folder})")
+    if job.stage in ("train", "evaluate"):
+        st.progress(fraction or 0.0, text=f"{job.stage}: {fraction or 0:.0%}")
+    st.code(tail or "(no output yet)", language=None)
+    if job.stage == "ready" and st.button(f"Register {job.name} as a new system", key="export_register"):
+        try:
+            with session_factory(db_url()).begin() as session:
+                store.import_run(session, actor=user["name"], run_dir=job.run_dir, system_name=job.name)
+        except StoreError as e:
+            st.error(str(e))
+            return
+        job.stage = "registered"
+        st.success(f"System {job.name} registered: add it to a project on the Admin page.")
+
+
+job_status()

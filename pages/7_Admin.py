@@ -1,0 +1,106 @@
+"""Admin: users and roles, run imports, projects (from imported systems, with gold items), progress per annotator."""
+
+import pandas as pd
+import streamlit as st
+
+from db import store
+from db.errors import StoreError
+from ui.auth import require_role
+from ui.render import pick_project
+from ui.resources import db_url, session_factory
+
+user = require_role("admin")
+actor = user["name"]
+st.title("Admin")
+
+
+def write(action, done: str) -> None:
+    """Run a store call in one transaction; show its error or `done`."""
+    try:
+        with session_factory(db_url()).begin() as session:
+            action(session)
+    except StoreError as e:
+        st.error(str(e))
+        return
+    st.success(done)
+
+
+users_tab, import_tab, project_tab, progress_tab = st.tabs(["Users", "Import runs", "Projects", "Progress"])
+with users_tab:
+    with st.form("admin_new_user", clear_on_submit=True):
+        st.subheader("New user")
+        name = st.text_input("Name", key="admin_user_name")
+        password = st.text_input("Password (8+ characters)", type="password", key="admin_user_password")
+        role = st.selectbox("Role", store.ROLES, index=1, key="admin_user_role")
+        if st.form_submit_button("Create user"):
+            write(
+                lambda s: store.create_user(s, actor=actor, name=name, password=password, role=role),
+                f"Created {name}.",
+            )
+    with session_factory(db_url()).begin() as session:
+        users = store.list_users(session, actor=actor)
+    st.dataframe(pd.DataFrame(users), hide_index=True, key="admin_users")
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    who = c1.selectbox("User", [u["name"] for u in users], key="admin_role_user")
+    new_role = c2.selectbox("New role", store.ROLES, key="admin_role_value")
+    if c3.button("Set role", key="admin_set_role"):
+        write(lambda s: store.set_role(s, actor=actor, name=who, role=new_role), f"{who} is now {new_role}.")
+
+with import_tab:
+    run_dir = st.text_input("Run directory (config.json + outputs.jsonl)", key="admin_run_dir")
+    system_name = st.text_input("System name (empty: the run's config)", key="admin_system_name")
+    if st.button("Import run", key="admin_import", disabled=not run_dir.strip()):
+        write(
+            lambda s: store.import_run(
+                s, actor=actor, run_dir=run_dir.strip(), system_name=system_name.strip() or None
+            ),
+            f"Imported {run_dir}.",
+        )
+    with session_factory(db_url()).begin() as session:
+        systems = store.list_systems(session, actor=actor)
+    st.dataframe(pd.DataFrame(systems).drop(columns=["config"], errors="ignore"), hide_index=True, key="admin_systems")
+
+with project_tab:
+    with st.form("admin_new_project"):
+        st.subheader("New project")
+        project_name = st.text_input("Name", key="admin_project_name")
+        chosen = st.multiselect(
+            "Systems to compare (two or more)", [s["name"] for s in systems], key="admin_project_systems"
+        )
+        guidelines = st.text_area("Guidelines", key="admin_project_guidelines")
+        per_item = st.number_input("Annotators per item", 1, 10, 2, key="admin_project_per_item")
+        n_items = st.number_input(
+            "Items (0 = every pair of every shared dialogue)", 0, 100_000, 0, key="admin_project_n_items"
+        )
+        gold_text = st.text_area(
+            "Gold items, one per line: dialogue_id = better system (or tie / both_bad)", key="admin_project_gold"
+        )
+        if st.form_submit_button("Create project"):
+            gold = dict(tuple(p.strip() for p in line.split("=", 1)) for line in gold_text.splitlines() if "=" in line)
+            write(
+                lambda s: store.create_project(
+                    s,
+                    actor=actor,
+                    name=project_name,
+                    system_names=chosen,
+                    guidelines=guidelines,
+                    annotators_per_item=int(per_item),
+                    n_items=int(n_items) or None,
+                    gold_items=gold,
+                ),
+                f"Created project {project_name}.",
+            )
+    with session_factory(db_url()).begin() as session:
+        st.dataframe(pd.DataFrame(store.list_projects(session, actor=actor)), hide_index=True, key="admin_projects")
+
+with progress_tab:
+    project = pick_project(actor, "admin_progress_project")
+    if project is not None:
+        with session_factory(db_url()).begin() as session:
+            progress = store.project_progress(session, actor=actor, project_id=project["id"])
+        c1, c2, c3 = st.columns(3)
+        c1.metric("Items", progress["n_items"])
+        c2.metric("Judgements", f"{progress['done']} / {progress['required']}")
+        c3.metric("Complete items", progress["complete_items"])
+        st.progress(progress["done"] / max(progress["required"], 1))
+        st.dataframe(pd.DataFrame(progress["annotators"]), hide_index=True, key="admin_progress")

@@ -1,0 +1,227 @@
+"""Browser tests: the real app on a free port, driven by Playwright in Debian Chromium.
+
+An annotator judges three items with the keyboard (1 then Enter) and undoes one (U); the database must then hold
+exactly the first two. An injected `<img onerror>` reply must render as text. Screenshots of every page go to
+docs/screenshots/, and the submit -> next item latency is printed (pytest -s shows it).
+"""
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from db import store
+from db.session import make_session_factory, upgrade_db
+from pal_core import data
+
+pytestmark = pytest.mark.e2e
+playwright_api = pytest.importorskip("playwright.sync_api")
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+XSS = "<img src=x onerror=alert(1)> **bold**"
+PAGES = {
+    "Annotate": "Annotate: compare",
+    "Inspector": "Persona selection inspector",
+    "Leaderboard": "Leaderboard",
+    "Agreement": "Agreement & review",
+    "Export_and_train": "Export & train",
+    "Playground": "Playground",
+    "Admin": "Admin",
+}
+READY = {
+    "Annotate": "Undo last",
+    "Inspector": "Where selection was wrong",
+    "Leaderboard": "Length bias",
+    "Agreement": "Disagreements to review",
+    "Export_and_train": "Train with DPO",
+    "Playground": "Load model",
+    "Admin": "New user",
+}
+TIMEOUT_MS = 60_000  # first loads import pandas/plotly/torch on a shared 2-core machine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _seed(url: str, folder: Path) -> None:
+    """Demo data plus a one-item project whose first reply carries HTML and Markdown."""
+    upgrade_db(url)
+    factory = make_session_factory(url)
+    with factory.begin() as session:
+        store.seed_demo(session, runs_dir=data.demo_runs_dir())
+        base = {"id": "xss-1", "persona": ["I like tea."], "history": ["hello"], "reference": "hi"}
+        for name, text in (("xss_system", XSS), ("plain_system", "I like tea.")):
+            (folder / f"{name}.jsonl").write_text(json.dumps({**base, "response": text}) + "\n")
+            store.import_responses_jsonl(session, actor=None, path=folder / f"{name}.jsonl", system_name=name)
+        store.create_project(
+            session, actor="admin", name="Injection check", system_names=["xss_system", "plain_system"]
+        )
+    factory.kw["bind"].dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """(base URL, DB URL) of `streamlit run app.py` on a free port with its own SQLite database."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"chromium not found at {CHROMIUM}")
+    folder = tmp_path_factory.mktemp("e2e")
+    db_url = f"sqlite:///{folder / 'pal.db'}"
+    _seed(db_url, folder)
+    port = _free_port()
+    env = {**os.environ, "PAL_DB_URL": db_url}
+    log = (folder / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless=true",
+            f"--server.port={port}",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.read() == b"ok":
+                    break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.terminate()
+                pytest.fail(f"streamlit did not start; log: {(folder / 'streamlit.log').read_text()[-2000:]}")
+            time.sleep(0.2)  # polling a server that is starting: nothing to wait on in the browser yet
+    yield base, db_url
+    process.terminate()
+    process.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api.expect.set_options(timeout=TIMEOUT_MS)
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield chromium
+        chromium.close()
+
+
+def _login(browser, base: str, name: str, password: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(base)
+    page.get_by_role("textbox", name="Username").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    playwright_api.expect(page.get_by_text(f"Signed in as {name} (").first).to_be_visible()
+    return page
+
+
+def _item_caption(page):
+    return page.get_by_test_id("stCaptionContainer").filter(has_text="Item ").first
+
+
+WATCH = """old => {
+  window.__t0 = null; window.__t1 = null;
+  document.addEventListener('keydown', e => { if (e.key === 'Enter' && window.__t0 === null)
+    window.__t0 = performance.now(); }, {capture: true, once: true});
+  const obs = new MutationObserver(() => {
+    const el = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
+      .find(e => e.textContent.startsWith('Item '));
+    if (el && el.textContent !== old && window.__t0 !== null) { window.__t1 = performance.now(); obs.disconnect(); }
+  });
+  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def _alice_current(db_url: str) -> list[tuple[int, str]]:
+    with make_session_factory(db_url).begin() as session:
+        rows = store.judgements_frame(session, actor="admin", project_id=1)
+    return [(r["item_id"], r["preference"]) for r in rows if r["user"] == "alice"]
+
+
+def test_keyboard_annotation_and_undo(server, browser):
+    base, db_url = server
+    before = _alice_current(db_url)
+    page = _login(browser, base, "alice", "annotator-demo")
+    page.get_by_role("link", name="Annotate", exact=True).click()  # a reload would start a new (logged-out) session
+    expect = playwright_api.expect
+    judged, latencies = [], []
+    for _ in range(3):
+        caption = _item_caption(page)
+        expect(caption).to_be_visible()
+        text = caption.inner_text()
+        judged.append(int(text.split()[1]))
+        expect(page.get_by_role("button", name="Undo last")).to_be_visible()  # the panel's last widget: all drawn
+        page.keyboard.press("1")
+        expect(page.get_by_text("Your choice: A is better")).to_be_visible()
+        page.evaluate(WATCH, text)
+        page.keyboard.press("Enter")
+        expect(caption).not_to_have_text(text)
+        page.wait_for_function("window.__t1 !== null")
+        latencies.append(page.evaluate("window.__t1 - window.__t0"))
+    expect(page.get_by_role("button", name="Undo last")).to_be_visible()
+    page.keyboard.press("u")
+    expected = before + [(judged[0], "A"), (judged[1], "A")]
+    deadline = time.monotonic() + 10
+    while _alice_current(db_url) != expected and time.monotonic() < deadline:
+        time.sleep(0.1)  # the undo is written by the server; poll the database, not the page
+    assert _alice_current(db_url) == expected
+    median = statistics.median(latencies)
+    print(f"\nsubmit (Enter) -> next item shown: median {median:.0f} ms over {[round(x) for x in latencies]} ms")
+    page.close()
+
+
+def test_injected_html_renders_as_text(server, browser):
+    base, _ = server
+    page = _login(browser, base, "bob", "annotator-demo")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.get_by_role("link", name="Annotate", exact=True).click()  # a reload would start a new (logged-out) session
+    expect = playwright_api.expect
+    expect(_item_caption(page)).to_be_visible()
+    page.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Injection check").click()
+    expect(page.get_by_text(XSS, exact=True)).to_be_visible()
+    assert page.locator("img[src='x']").count() == 0
+    assert page.locator("strong", has_text="bold").count() == 0
+    assert dialogs == []
+    page.close()
+
+
+def test_screenshots_of_every_page(server, browser):
+    base, _ = server
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = _login(browser, base, "admin", "admin-demo")
+    page.set_viewport_size({"width": 1400, "height": 2200})  # Streamlit scrolls inside its main block: show more
+    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+    for path, title in PAGES.items():
+        page.get_by_role("link", name=path.replace("_", " "), exact=True).click()
+        playwright_api.expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+        if path in ("Inspector", "Leaderboard"):
+            playwright_api.expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        playwright_api.expect(page.get_by_text(READY[path]).first).to_be_visible()  # drawn near the page's end
+        playwright_api.expect(page.get_by_test_id("stSkeleton")).to_have_count(0)  # lazily loaded widgets are in
+        page.screenshot(path=str(SCREENSHOTS / f"{path.lower()}.png"), full_page=True)
+    page.close()

@@ -1,0 +1,21 @@
+"""Inspector page: a run's example with scores, its evidence highlighted safely, and the run-level confusion."""
+
+from pagekit import page
+
+
+def test_inspector_shows_scores_and_confusion(db_url):
+    at = page("pages/2_Inspector.py", "viewer", "viewer").run()
+    assert not at.exception
+    assert at.selectbox(key="inspector_run").value.startswith("pal")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Gold label"] == "#2" and metrics["Selected"] == "#2"  # demo-001-0: gold 1, selected 1 (0-based)
+    assert metrics["Selection accuracy"] == "77.5%"  # the pal demo run's metrics.json says 0.775
+    wrong = at.dataframe[-1].value
+    assert len(wrong) == 9 and not wrong["correct"].any()
+
+
+def test_highlight_escapes_before_marking():
+    from ui.render import highlight_overlap
+
+    html = highlight_overlap("<img src=x onerror=alert(1)> I keep bees", "I keep three beehives, bees too")
+    assert html == "&lt;img src=x onerror=alert(1)&gt; I <mark>keep</mark> <mark>bees</mark>"

@@ -1,0 +1,69 @@
+"""Rendering helpers the pages share. Dialogue text is user data: it is shown with `st.text` (no Markdown, no HTML)
+or HTML-escaped before any markup of ours is added around it."""
+
+import html
+import re
+
+import streamlit as st
+
+from db import store
+from ui.resources import db_url, session_factory
+
+_WORD = re.compile(r"[A-Za-z0-9']+")
+STOPWORDS = frozenset(
+    "a an the i im i'm my me you your is am are was be to of and or in on at for with it that this do have has "
+    "so but just not no yes what how".split()
+)
+
+
+def show_lines(title: str, lines: list[str], *, numbered: bool = True) -> None:
+    """A caption and the lines as plain text (never interpreted as Markdown or HTML)."""
+    st.caption(title)
+    if not lines:
+        st.text("(none)")
+    for i, line in enumerate(lines, start=1):
+        st.text(f"{i}. {line}" if numbered else line)
+
+
+def show_history(history: list[str]) -> None:
+    """The dialogue history, oldest first, speakers alternating so the last line is the partner's."""
+    st.caption("Conversation (oldest first)")
+    n = len(history)
+    for i, line in enumerate(history):
+        speaker = "Partner" if (n - i) % 2 == 1 else "You"
+        st.text(f"{speaker}: {line}")
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in STOPWORDS}
+
+
+def highlight_overlap(text: str, sentence: str | None) -> str:
+    """`text` HTML-escaped, with the words it shares with `sentence` wrapped in <mark>."""
+    shared = content_words(sentence or "")
+    out, last = [], 0
+    for m in _WORD.finditer(text):
+        out.append(html.escape(text[last : m.start()]))
+        word = html.escape(m.group(0))
+        out.append(f"<mark>{word}</mark>" if m.group(0).lower() in shared else word)
+        last = m.end()
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def chart_label(text: str, width: int = 48) -> str:
+    """A short, escaped label for chart axes (plotly reads a few HTML tags in labels)."""
+    short = text if len(text) <= width else text[: width - 1] + "…"
+    return html.escape(short)
+
+
+def pick_project(actor: str, key: str) -> dict | None:
+    """A project selectbox; None (with a note) when there is no project yet."""
+    with session_factory(db_url()).begin() as session:
+        projects = store.list_projects(session, actor=actor)
+    if not projects:
+        st.info("No project yet: an admin creates one on the Admin page.")
+        return None
+    by_id = {p["id"]: p for p in projects}
+    chosen = st.selectbox("Project", list(by_id), format_func=lambda i: by_id[i]["name"], key=key)
+    return by_id[chosen]

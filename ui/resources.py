@@ -1,0 +1,81 @@
+"""The only Streamlit-cached getters: the session factory (schema upgraded, demo seeded on a new database), run
+directories read from disk, the demo examples and language models. Cache keys are the arguments, so a test that
+moves PAL_DB_URL gets its own entry."""
+
+import json
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from db import store
+from db.session import default_db_url, make_session_factory, upgrade_db
+from pal_core import data
+
+logger = logging.getLogger(__name__)
+
+
+def db_url() -> str:
+    """The database URL (PAL_DB_URL, else the default SQLite file)."""
+    return default_db_url()
+
+
+def _is_new_sqlite(url: str) -> bool:
+    """True for a SQLite file URL whose file does not exist yet (or is empty): the only case we seed on our own."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.endswith(":memory:"):
+        return False
+    path = Path(url[len(prefix) :].split("?", 1)[0]).expanduser()
+    return not path.exists() or path.stat().st_size == 0
+
+
+@st.cache_resource(show_spinner="Opening the database...")
+def session_factory(url: str):
+    """A sessionmaker for `url`, after `alembic upgrade head`; a brand-new SQLite file also gets the demo data."""
+    new = _is_new_sqlite(url)
+    upgrade_db(url)
+    factory = make_session_factory(url)
+    if new:
+        with factory.begin() as session:
+            result = store.seed_demo(session, runs_dir=data.demo_runs_dir())
+        logger.info("new database %s: seeded the demo (%s)", url, result)
+    return factory
+
+
+@st.cache_data(show_spinner=False)
+def load_run(run_dir: str) -> dict:
+    """{"config", "metrics", "rows"} of a run directory (config/metrics empty when their file is missing)."""
+    path = Path(run_dir)
+    rows = [
+        json.loads(line) for line in (path / "outputs.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
+    out = {"config": {}, "metrics": {}, "rows": rows}
+    for name in ("config", "metrics"):
+        file = path / f"{name}.json"
+        if file.is_file():
+            out[name] = json.loads(file.read_text(encoding="utf-8"))
+    return out
+
+
+def find_runs(folder: str | Path) -> dict[str, str]:
+    """Run directories directly under `folder` (or `folder` itself): label -> path."""
+    folder = Path(folder).expanduser()
+    if (folder / "outputs.jsonl").is_file():
+        return {folder.name: str(folder.resolve())}
+    if not folder.is_dir():
+        return {}
+    return {p.name: str(p.resolve()) for p in sorted(folder.iterdir()) if (p / "outputs.jsonl").is_file()}
+
+
+@st.cache_data(show_spinner=False)
+def demo_personas() -> dict[str, list[str]]:
+    """Dialogue id -> persona of the shipped demo examples."""
+    return {ex.dialogue_id or ex.id: list(ex.persona) for ex in data.load_examples(data.demo_examples_path())}
+
+
+@st.cache_resource(show_spinner="Loading the model (the first time takes a while)...")
+def language_model(name_or_path: str):
+    """(model, tokenizer) in eval mode, shared read-only by every session."""
+    from pal_core import models
+
+    return models.load_lm(name_or_path or None)
