@@ -7,7 +7,7 @@ from ui.auth import current_user, has_role, login_form, logout_button
 from ui.resources import db_url, session_factory
 
 st.set_page_config(page_title="PAL Studio", layout="wide")
-session_factory(db_url())  # upgrade the schema; a brand-new SQLite database gets the demo data
+session_factory(db_url())  # upgrade the schema; a database without users gets the demo data
 
 st.title("PAL Studio")
 st.write(

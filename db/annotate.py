@@ -3,7 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.assignments import get_item, item_view
+from db.assignments import get_item_row, item_view
 from db.errors import NotFoundError, PermissionDeniedError, StoreError
 from db.models import Assignment, Comparison, Dialogue, Judgement, User, utc_now
 from db.projects import get_project_row
@@ -158,7 +158,7 @@ def list_disagreements(session: Session, *, actor: str, project_id: int) -> list
     for item_id, rows in sorted(by_item.items()):
         if item_id in adjudicated or len({r.preference for _, r in rows}) < 2:
             continue
-        item = get_item(session, item_id)
+        item = get_item_row(session, item_id)
         view = item_view(item)
         view.update(
             system_a=item.response_a.system.name,
@@ -173,7 +173,7 @@ def adjudicate(session: Session, *, actor: str, item_id: int, preference: str, r
     """Resolve an item (admin) by appending an 'adjudication' row (superseding an earlier adjudication).
     Returns {"id", "item_id", "preference", "created_at", "supersedes_id"}."""
     user = require_role(session, actor, "admin")
-    item = get_item(session, item_id)
+    item = get_item_row(session, item_id)
     _check_preference(preference)
     previous = current_for_item(session, "adjudication", item.id)
     row = Judgement(

@@ -6,13 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.errors import NotFoundError, PermissionDeniedError, StoreError
-from db.models import Assignment, Comparison, Judgement, User, utc_now
+from db.models import Assignment, Comparison, Judgement, Project, User, utc_now
 from db.projects import get_project_row
 from db.queries import current, judges_per_item
 from db.users import audit, get_user, require_role
 
 
-def get_item(session: Session, item_id: int) -> Comparison:
+def get_item_row(session: Session, item_id: int) -> Comparison:
     item = session.get(Comparison, item_id)
     if item is None:
         raise NotFoundError(f"item_id: expected an existing comparison item, got {item_id!r}")
@@ -26,9 +26,8 @@ def _assignments(session: Session, project_id: int, user_id: int | None = None) 
     return list(session.scalars(stmt))
 
 
-def _open_items(session: Session, project_id: int, user_id: int, k: int) -> list[int]:
+def _open_items(session: Session, project_id: int, user_id: int, k: int, judges: dict[int, set[int]]) -> list[int]:
     """Items the user may take, best first: own open assignments, free items, then own skipped ones."""
-    judges = judges_per_item(session, project_id)
     mine, held = {}, {}
     for a in _assignments(session, project_id):
         if a.user_id == user_id:
@@ -55,8 +54,7 @@ def _open_items(session: Session, project_id: int, user_id: int, k: int) -> list
     return own + free + loose + skipped
 
 
-def _progress(session: Session, project_id: int, user_id: int, k: int) -> dict:
-    judges = judges_per_item(session, project_id)
+def _progress(session: Session, project_id: int, user_id: int, k: int, judges: dict[int, set[int]]) -> dict:
     done = sum(user_id in users for users in judges.values())
     ids = session.scalars(select(Comparison.id).where(Comparison.project_id == project_id)).all()
     n_items = len(ids)
@@ -92,12 +90,19 @@ def assign(session: Session, *, actor: str, project_id: int, user: str, n: int) 
     if not isinstance(n, int) or n < 1:
         raise StoreError(f"n: expected an int >= 1, got {n!r}")
     held = {a.comparison_id for a in _assignments(session, project_id, target.id)}
-    new = [cid for cid in _open_items(session, project_id, target.id, project.annotators_per_item) if cid not in held][
-        :n
-    ]
+    judges = judges_per_item(session, project_id)
+    open_items = _open_items(session, project_id, target.id, project.annotators_per_item, judges)
+    new = [cid for cid in open_items if cid not in held][:n]
     session.add_all(Assignment(user_id=target.id, comparison_id=cid) for cid in new)
     audit(session, actor, "assign", f"project:{project_id}", user=user, n=len(new))
     return len(new)
+
+
+def _annotation_view(session: Session, item: Comparison, project: Project, user_id: int, judges) -> dict:
+    view = item_view(item)
+    view["guidelines"] = project.guidelines
+    view["progress"] = _progress(session, project.id, user_id, project.annotators_per_item, judges)
+    return view
 
 
 def next_item(session: Session, *, actor: str, project_id: int) -> dict | None:
@@ -112,10 +117,11 @@ def next_item(session: Session, *, actor: str, project_id: int) -> dict | None:
     """
     user = require_role(session, actor, "annotator")
     project = get_project_row(session, project_id)
-    candidates = _open_items(session, project_id, user.id, project.annotators_per_item)
+    judges = judges_per_item(session, project_id)
+    candidates = _open_items(session, project_id, user.id, project.annotators_per_item, judges)
     if not candidates:
         return None
-    item = get_item(session, candidates[0])
+    item = get_item_row(session, candidates[0])
     assignment = session.scalars(
         select(Assignment).where(Assignment.user_id == user.id, Assignment.comparison_id == item.id)
     ).one_or_none()
@@ -124,16 +130,27 @@ def next_item(session: Session, *, actor: str, project_id: int) -> dict | None:
     elif assignment.status != "assigned":
         assignment.status, assignment.updated_at = "assigned", utc_now()
     session.flush()
-    view = item_view(item)
-    view["guidelines"] = project.guidelines
-    view["progress"] = _progress(session, project_id, user.id, project.annotators_per_item)
-    return view
+    return _annotation_view(session, item, project, user.id, judges)
+
+
+def get_item(session: Session, *, actor: str, item_id: int) -> dict:
+    """One item assigned to `actor` (annotator; any status), as next_item returns it: e.g. the item an undo gave
+    back. Raises NotFoundError for an unknown item, PermissionDeniedError for one never assigned to `actor`."""
+    user = require_role(session, actor, "annotator")
+    item = get_item_row(session, item_id)
+    assigned = session.scalars(
+        select(Assignment.id).where(Assignment.user_id == user.id, Assignment.comparison_id == item.id)
+    ).first()
+    if assigned is None:
+        raise PermissionDeniedError(f"item_id: expected an item assigned to {actor!r}, got item {item_id}")
+    project = get_project_row(session, item.project_id)
+    return _annotation_view(session, item, project, user.id, judges_per_item(session, item.project_id))
 
 
 def skip(session: Session, *, actor: str, item_id: int) -> None:
     """Mark the item skipped for `actor` (annotator); next_item offers it again only after everything else."""
     user = require_role(session, actor, "annotator")
-    item = get_item(session, item_id)
+    item = get_item_row(session, item_id)
     assignment = session.scalars(
         select(Assignment).where(Assignment.user_id == user.id, Assignment.comparison_id == item.id)
     ).one_or_none()

@@ -184,6 +184,41 @@ def _write_system(
     return {"system": name, "system_id": system.id, "n_responses": len(rows), "n_new_dialogues": n_new}
 
 
+def register_system(
+    session: Session,
+    *,
+    actor: str | None,
+    name: str,
+    model: str,
+    config: dict,
+    run_dir: str | Path | None = None,
+) -> dict:
+    """Add a system (admin), e.g. a model just trained: `model` is its name or checkpoint path, `config` how it was
+    made. With `run_dir`, its <run_dir>/outputs.jsonl responses are imported too (all or nothing); without, the
+    system has no responses yet. Returns {"system", "system_id", "n_responses", "n_new_dialogues"}."""
+    require_role(session, actor, "admin", allow_cli=True)
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 128:
+        raise StoreError(f"name: expected 1-128 characters, got {name!r}")
+    if not isinstance(model, str) or len(model) > 255:
+        raise StoreError(f"model: expected a string of at most 255 characters, got {model!r:.60}")
+    if not isinstance(config, dict):
+        raise StoreError(f"config: expected a dict, got {type(config).__name__}")
+    rows, source = [], Path(name.strip())
+    if run_dir is not None:
+        source = Path(run_dir) / "outputs.jsonl"
+        rows = _read_outputs(source)
+    return _write_system(
+        session,
+        actor=actor,
+        name=name.strip(),
+        model=model,
+        config=config,
+        run_dir=str(Path(run_dir).resolve()) if run_dir is not None else "",
+        rows=rows,
+        source=source,
+    )
+
+
 def import_run(session: Session, *, actor: str | None, run_dir: str | Path, system_name: str | None = None) -> dict:
     """Import <run_dir>/config.json + outputs.jsonl as one system (admin). Nothing is written if any line is bad.
 
@@ -206,17 +241,7 @@ def import_run(session: Session, *, actor: str | None, run_dir: str | Path, syst
     model = config.get("model") or ""
     if not isinstance(model, str):
         raise ImportFormatError(f"{config_path}: field 'model': expected a string, got {model!r:.60}")
-    rows = _read_outputs(run_dir / "outputs.jsonl")
-    return _write_system(
-        session,
-        actor=actor,
-        name=name.strip(),
-        model=model,
-        config=config,
-        run_dir=str(run_dir.resolve()),
-        rows=rows,
-        source=run_dir / "outputs.jsonl",
-    )
+    return register_system(session, actor=actor, name=name, model=model, config=config, run_dir=run_dir)
 
 
 def import_responses_jsonl(

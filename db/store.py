@@ -8,12 +8,12 @@ administrative calls the local operator runs from the CLI (create_user, import_*
 """
 
 from db.annotate import PREFERENCES, adjudicate, list_disagreements, record_judgement, undo_last
-from db.assignments import assign, next_item, project_progress, skip
+from db.assignments import assign, get_item, next_item, project_progress, skip
 from db.demo import DEMO_PROJECT, DEMO_USERS, seed_demo
 from db.exports import export_judgements_table, export_preferences, judgements_frame
-from db.imports import import_responses_jsonl, import_run, list_systems
+from db.imports import import_responses_jsonl, import_run, list_systems, register_system
 from db.projects import create_project, get_project, list_projects
-from db.users import ROLES, authenticate, create_user, list_audit, list_users, set_role
+from db.users import ROLES, authenticate, create_user, is_empty, list_audit, list_users, set_role
 
 __all__ = [
     "DEMO_PROJECT",
@@ -27,9 +27,11 @@ __all__ = [
     "create_user",
     "export_judgements_table",
     "export_preferences",
+    "get_item",
     "get_project",
     "import_responses_jsonl",
     "import_run",
+    "is_empty",
     "judgements_frame",
     "list_audit",
     "list_disagreements",
@@ -39,6 +41,7 @@ __all__ = [
     "next_item",
     "project_progress",
     "record_judgement",
+    "register_system",
     "seed_demo",
     "set_role",
     "skip",

@@ -90,6 +90,11 @@ def authenticate(session: Session, *, name: str, password: str) -> dict:
     return user_dict(user)
 
 
+def is_empty(session: Session) -> bool:
+    """True while the database holds no user at all (a fresh install: nobody could log in yet)."""
+    return session.scalars(select(User.id).limit(1)).first() is None
+
+
 def list_users(session: Session, *, actor: str) -> list[dict]:
     """All users (admin only): [{"id", "name", "role", "created_at"}] sorted by name."""
     require_role(session, actor, "admin")

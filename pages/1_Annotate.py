@@ -20,23 +20,28 @@ if project is None:
     st.stop()
 for name, default in (("annotate_item", None), ("annotate_choice", None), ("annotate_msg", None)):
     st.session_state.setdefault(name, default)
+with st.expander("Guidelines"):  # per project, so outside the panel that redraws on every judgement
+    st.text(project["guidelines"] or "No guidelines for this project.")
 
 
-def load_next() -> None:
-    with session_factory(db_url()).begin() as session:
-        item = store.next_item(session, actor=user["name"], project_id=project["id"])
+def show(item: dict | None) -> None:
     st.session_state.update(annotate_item=item, annotate_choice=None, annotate_started=time.monotonic())
 
 
 def act(action) -> None:
-    """Run a store call for the current user; show a store error instead of failing."""
+    """Run a store call for the current user and, in the same transaction, fetch the item to show next: the one
+    whose id the call returns (an undo gives its item back), else the next in the queue. A store error is shown."""
     try:
         with session_factory(db_url()).begin() as session:
-            action(session)
+            reopen = action(session)
+            if reopen is None:
+                item = store.next_item(session, actor=user["name"], project_id=project["id"])
+            else:
+                item = store.get_item(session, actor=user["name"], item_id=reopen)
     except StoreError as e:
         st.session_state.annotate_msg = str(e)
         return
-    load_next()
+    show(item)
 
 
 def submit() -> None:
@@ -45,9 +50,10 @@ def submit() -> None:
         state.annotate_msg = "Choose A, B, tie or both bad first (keys 1-4)."
         return
     i = item["item_id"]
-    act(
-        lambda s: store.record_judgement(
-            s,
+
+    def record(session) -> None:
+        store.record_judgement(
+            session,
             actor=user["name"],
             item_id=i,
             preference=choice,
@@ -60,7 +66,17 @@ def submit() -> None:
             reason=state[f"annotate_reason_{i}"],
             seconds=min(time.monotonic() - state.annotate_started, 86_000.0),
         )
-    )
+
+    act(record)
+
+
+def undo(session) -> int | None:
+    """Withdraw the last judgement; its item is shown again (None: nothing to undo, show the next item)."""
+    undone = store.undo_last(session, actor=user["name"], project_id=project["id"])
+    if undone is None:
+        st.session_state.annotate_msg = "Nothing to undo in this project."
+        return None
+    return undone["item_id"]
 
 
 def response_column(side: str, item: dict) -> None:
@@ -94,24 +110,22 @@ def response_column(side: str, item: dict) -> None:
 
 @st.fragment
 def panel() -> None:
-    if st.session_state.annotate_item is None or st.session_state.annotate_item["project_id"] != project["id"]:
-        load_next()
+    shown = st.session_state.annotate_item
+    if shown is None or shown["project_id"] != project["id"]:
+        act(lambda session: None)  # nothing to write: fetch the next item
     item = st.session_state.annotate_item
     if st.session_state.annotate_msg:
         st.warning(st.session_state.annotate_msg)
         st.session_state.annotate_msg = None
-    undo = lambda: act(lambda s: store.undo_last(s, actor=user["name"], project_id=project["id"]))  # noqa: E731
     if item is None:
         st.success("Nothing left to annotate in this project. Thank you!")
-        st.button("Undo last", key="annotate_undo", on_click=undo, shortcut="U")
+        st.button("Undo last", key="annotate_undo", on_click=act, args=(undo,), shortcut="U")
         return
     progress = item["progress"]
     st.progress(
         progress["done"] / max(progress["total"], 1),
         text=f"{progress['done']} done, {progress['total'] - progress['done']} left",
     )
-    with st.expander("Guidelines"):
-        st.text(item["guidelines"] or "No guidelines for this project.")
     st.caption(f"Item {item['item_id']} · dialogue {item['dialogue_id']}")
     left, right = st.columns(2)
     with left:
@@ -124,10 +138,11 @@ def panel() -> None:
         response_column("a", item)
     with col_b:
         response_column("b", item)
-    buttons = st.columns(4)
-    for column, (value, label, key) in zip(buttons, CHOICES, strict=True):
+    # Horizontal containers instead of columns: fewer elements to send and draw on each item.
+    choose_row = st.container(horizontal=True)
+    for value, label, key in CHOICES:
         chosen = st.session_state.annotate_choice == value
-        column.button(
+        choose_row.button(
             label,
             key=f"annotate_choose_{value}",
             shortcut=key,
@@ -139,15 +154,16 @@ def panel() -> None:
     st.text_input("Reason (optional)", key=f"annotate_reason_{item['item_id']}")
     choice = st.session_state.annotate_choice
     st.caption(f"Your choice: {dict((v, lbl) for v, lbl, _ in CHOICES)[choice] if choice else 'none yet'}")
-    submit_col, skip_col, undo_col = st.columns(3)
-    submit_col.button("Submit", key="annotate_submit", type="primary", shortcut="Enter", on_click=submit)
-    skip_col.button(
+    action_row = st.container(horizontal=True)
+    action_row.button("Submit", key="annotate_submit", type="primary", shortcut="Enter", on_click=submit)
+    action_row.button(
         "Skip",
         key="annotate_skip",
         shortcut="S",
-        on_click=lambda: act(lambda s: store.skip(s, actor=user["name"], item_id=item["item_id"])),
+        on_click=act,
+        args=(lambda s: store.skip(s, actor=user["name"], item_id=item["item_id"]),),
     )
-    undo_col.button("Undo last", key="annotate_undo", on_click=undo, shortcut="U")
+    action_row.button("Undo last", key="annotate_undo", on_click=act, args=(undo,), shortcut="U")
 
 
 panel()

@@ -101,15 +101,29 @@ def job_status() -> None:
     if job.stage in ("train", "evaluate"):
         st.progress(fraction or 0.0, text=f"{job.stage}: {fraction or 0:.0%}")
     st.code(tail or "(no output yet)", language=None)
-    if job.stage == "ready" and st.button(f"Register {job.name} as a new system", key="export_register"):
+    if job.stage not in ("evaluate", "ready"):
+        return
+    if job.stage == "evaluate":
+        st.caption("Training is done: register the model now, or wait for its evaluation to register its replies too.")
+    if st.button(f"Register {job.name} as a new system", key="export_register"):
         try:
             with session_factory(db_url()).begin() as session:
-                store.import_run(session, actor=user["name"], run_dir=job.run_dir, system_name=job.name)
+                result = store.register_system(
+                    session,
+                    actor=user["name"],
+                    name=job.name,
+                    model=str(job.model_dir.resolve()),
+                    config=job.system_config(),
+                    run_dir=job.run_dir if job.stage == "ready" else None,
+                )
         except StoreError as e:
             st.error(str(e))
             return
         job.stage = "registered"
-        st.success(f"System {job.name} registered: add it to a project on the Admin page.")
+        st.success(
+            f"System {result['system']} registered with {result['n_responses']} replies: "
+            "add it to a project on the Admin page, or chat with it in the Playground."
+        )
 
 
 job_status()

@@ -41,6 +41,19 @@ class DpoJob:
     def run_dir(self) -> Path:
         return self.folder / "run"
 
+    @property
+    def model_dir(self) -> Path:
+        return self.folder / "model"
+
+    def system_config(self) -> dict:
+        """How the model was made, stored with the system it is registered as."""
+        return {
+            "trainer": "pal train dpo",
+            "base_model": self.model or "default",
+            "max_steps": self.max_steps,
+            "train_file": str(self.folder / "preferences.jsonl"),
+        }
+
     def _launch(self, args: list[str]) -> None:
         with self.log.open("a", encoding="utf-8") as log:
             log.write(f"$ pal {' '.join(args)}\n")
@@ -70,7 +83,7 @@ def start_dpo_job(
         "--train_file",
         str(job.folder / "preferences.jsonl"),
         "--output_dir",
-        str(job.folder / "model"),
+        str(job.model_dir),
         "--max_steps",
         str(max_steps),
         "--logging_steps",
@@ -95,7 +108,7 @@ def advance(job: DpoJob) -> DpoJob:
             [
                 "evaluate",
                 "--model",
-                str(job.folder / "model"),
+                str(job.model_dir),
                 "--output_dir",
                 str(job.run_dir),
                 "--limit",

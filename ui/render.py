@@ -17,21 +17,21 @@ STOPWORDS = frozenset(
 
 
 def show_lines(title: str, lines: list[str], *, numbered: bool = True) -> None:
-    """A caption and the lines as plain text (never interpreted as Markdown or HTML)."""
+    """A caption and the lines as one plain-text block (never interpreted as Markdown or HTML; one element, so
+    a page that redraws it often sends little)."""
     st.caption(title)
-    if not lines:
-        st.text("(none)")
-    for i, line in enumerate(lines, start=1):
-        st.text(f"{i}. {line}" if numbered else line)
+    st.text("\n".join(f"{i}. {line}" if numbered else line for i, line in enumerate(lines, start=1)) or "(none)")
 
 
 def show_history(history: list[str]) -> None:
     """The dialogue history, oldest first, speakers alternating so the last line is the partner's."""
-    st.caption("Conversation (oldest first)")
     n = len(history)
-    for i, line in enumerate(history):
-        speaker = "Partner" if (n - i) % 2 == 1 else "You"
-        st.text(f"{speaker}: {line}")
+    speakers = ["Partner" if (n - i) % 2 == 1 else "You" for i in range(n)]
+    show_lines(
+        "Conversation (oldest first)",
+        [f"{who}: {line}" for who, line in zip(speakers, history, strict=True)],
+        numbered=False,
+    )
 
 
 def content_words(text: str) -> set[str]:

@@ -1,4 +1,4 @@
-"""The only Streamlit-cached getters: the session factory (schema upgraded, demo seeded on a new database), run
+"""The only Streamlit-cached getters: the session factory (schema upgraded, demo seeded on an empty database), run
 directories read from disk, the demo examples and language models. Cache keys are the arguments, so a test that
 moves PAL_DB_URL gets its own entry."""
 
@@ -20,25 +20,21 @@ def db_url() -> str:
     return default_db_url()
 
 
-def _is_new_sqlite(url: str) -> bool:
-    """True for a SQLite file URL whose file does not exist yet (or is empty): the only case we seed on our own."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url.endswith(":memory:"):
-        return False
-    path = Path(url[len(prefix) :].split("?", 1)[0]).expanduser()
-    return not path.exists() or path.stat().st_size == 0
-
-
 @st.cache_resource(show_spinner="Opening the database...")
 def session_factory(url: str):
-    """A sessionmaker for `url`, after `alembic upgrade head`; a brand-new SQLite file also gets the demo data."""
-    new = _is_new_sqlite(url)
+    """A sessionmaker for `url`, after `alembic upgrade head`; an empty SQLite database gets the demo data.
+
+    Only SQLite (the zero-setup, single-user path) is seeded: a shared server database never receives the demo
+    accounts, whose passwords are public; there the first admin comes from `pal user add NAME --role admin`.
+    Cached per URL, so the upgrade and the emptiness check run once per process, never on a page's rerun."""
     upgrade_db(url)
     factory = make_session_factory(url)
-    if new:
-        with factory.begin() as session:
+    if not url.startswith("sqlite"):
+        return factory
+    with factory.begin() as session:
+        if store.is_empty(session):
             result = store.seed_demo(session, runs_dir=data.demo_runs_dir())
-        logger.info("new database %s: seeded the demo (%s)", url, result)
+            logger.warning("database %s had no users: seeded the demo (%s)", url, result)
     return factory
 
 

@@ -125,6 +125,30 @@ def test_undo_last_appends_row_and_gives_item_back(factory, count, project_id):
         assert store.judgements_frame(s, actor="vic", project_id=project_id) == []
 
 
+def test_get_item_reopens_the_item_an_undo_gave_back(factory, project_id):
+    first = _judge(factory, "alice", project_id, reason="first")
+    with factory.begin() as s:
+        undone = store.undo_last(s, actor="alice", project_id=project_id)
+        item = store.get_item(s, actor="alice", item_id=undone["item_id"])
+        shown = store.next_item(s, actor="alice", project_id=project_id)
+    assert undone["item_id"] == first["item_id"]
+    assert item == shown  # the same dict next_item returns, progress included
+    assert item["progress"]["done"] == 0 and item["guidelines"] == first["guidelines"]
+
+
+def test_get_item_refuses_unassigned_and_unknown_items(factory, project_id):
+    with factory.begin() as s:
+        item_id = store.next_item(s, actor="alice", project_id=project_id)["item_id"]
+    with pytest.raises(PermissionDeniedError, match=rf"expected an item assigned to 'bob', got item {item_id}"):
+        with factory.begin() as s:
+            store.get_item(s, actor="bob", item_id=item_id)
+    with pytest.raises(NotFoundError, match=r"item_id: expected an existing comparison item, got 9999"):
+        with factory.begin() as s:
+            store.get_item(s, actor="alice", item_id=9999)
+    with pytest.raises(PermissionDeniedError, match="'vic' has role 'viewer'"), factory.begin() as s:
+        store.get_item(s, actor="vic", item_id=item_id)
+
+
 def test_skip_moves_item_to_the_end(factory, project_id):
     with factory.begin() as s:
         first = store.next_item(s, actor="alice", project_id=project_id)["item_id"]

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from conftest import N_DIALOGUES, SYSTEMS, write_run
+from sqlalchemy import select
 
 from db import store
 from db.errors import ImportFormatError, NotFoundError, PermissionDeniedError, StoreError
@@ -106,3 +107,44 @@ def test_unknown_system_lists_known_ones(factory):
     with pytest.raises(NotFoundError, match=r"expected one of the imported systems \(sys_a, sys_b, sys_c\), got 'z'"):
         with factory.begin() as s:
             store.create_project(s, actor="admin", name="p", system_names=["sys_a", "z"])
+
+
+def test_register_system_without_responses(factory, count, tmp_path):
+    config = {"trained_from": "preferences.jsonl", "max_steps": 2}
+    with factory.begin() as s:
+        result = store.register_system(s, actor="admin", name=" dpo-1 ", model=str(tmp_path / "model"), config=config)
+    assert result == {"system": "dpo-1", "system_id": result["system_id"], "n_responses": 0, "n_new_dialogues": 0}
+    with factory() as s:
+        systems = {x["name"]: x for x in store.list_systems(s, actor="vic")}
+        audit = s.scalars(select(AuditLog).order_by(AuditLog.id.desc())).first()
+    assert systems["dpo-1"]["model"] == str(tmp_path / "model") and systems["dpo-1"]["config"] == config
+    assert systems["dpo-1"]["run_dir"] == "" and systems["dpo-1"]["n_responses"] == 0
+    assert (audit.actor, audit.action, audit.target) == ("admin", "import_system", "dpo-1")
+    assert count(Response) == len(SYSTEMS) * N_DIALOGUES
+
+
+def test_register_system_with_run_dir_imports_its_responses(factory, tmp_path):
+    run = write_run(tmp_path / "run", "ignored_name", 3)
+    (run / "config.json").unlink()  # only outputs.jsonl is needed: the caller gives name, model and config
+    with factory.begin() as s:
+        result = store.register_system(s, actor=None, name="dpo-2", model="m", config={}, run_dir=run)
+        systems = {x["name"]: x for x in store.list_systems(s, actor="vic")}
+    assert result["n_responses"] == 3 and result["n_new_dialogues"] == 0
+    assert systems["dpo-2"]["run_dir"] == str(run.resolve()) and systems["dpo-2"]["n_responses"] == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"name": " "}, StoreError, r"name: expected 1-128 characters, got ' '"),
+        ({"model": 3}, StoreError, r"model: expected a string of at most 255 characters, got 3"),
+        ({"config": []}, StoreError, r"config: expected a dict, got list"),
+        ({"name": "sys_a"}, StoreError, r"expected a new system name, got existing 'sys_a'"),
+        ({"actor": "alice"}, PermissionDeniedError, r"'alice' has role 'annotator'"),
+    ],
+)
+def test_register_system_rejects_bad_input(factory, count, kwargs, error, match):
+    args = {"actor": "admin", "name": "new", "model": "m", "config": {}, **kwargs}
+    with pytest.raises(error, match=match), factory.begin() as s:
+        store.register_system(s, **args)
+    assert count(System) == len(SYSTEMS)

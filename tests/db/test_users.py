@@ -7,6 +7,7 @@ from sqlalchemy import select
 from db import store
 from db.errors import AuthenticationError, PermissionDeniedError, StoreError
 from db.models import AuditLog, User
+from db.session import make_session_factory, upgrade_db
 
 
 def test_create_user_stores_argon2_hash_and_audits(factory):
@@ -74,3 +75,16 @@ def test_list_users_and_set_role(factory):
     with factory() as s:
         assert s.scalars(select(User.role).where(User.name == "vic")).one() == "annotator"
         assert store.list_audit(s, actor="admin", limit=1)[0]["details"] == {"old": "viewer", "new": "annotator"}
+
+
+def test_is_empty_only_without_users(factory, tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade_db(url)
+    empty = make_session_factory(url)
+    with empty.begin() as s:
+        assert store.is_empty(s)
+        store.create_user(s, actor=None, name="first", password="first-admin-pw", role="admin")
+        assert not store.is_empty(s)
+    empty.kw["bind"].dispose()
+    with factory() as s:
+        assert not store.is_empty(s)

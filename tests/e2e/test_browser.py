@@ -1,12 +1,13 @@
 """Browser tests: the real app on a free port, driven by Playwright in Debian Chromium.
 
-An annotator judges three items with the keyboard (1 then Enter) and undoes one (U); the database must then hold
-exactly the first two. An injected `<img onerror>` reply must render as text. Screenshots of every page go to
+An annotator judges N_SUBMITS items with the keyboard (1 then Enter) and undoes the last (U); the database must then
+hold exactly the others, and the undone item is shown again. An injected `<img onerror>` reply must render as text. Screenshots of every page go to
 docs/screenshots/, and the submit -> next item latency is printed (pytest -s shows it).
 """
 
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -46,6 +47,7 @@ READY = {
     "Playground": "Load model",
     "Admin": "New user",
 }
+N_SUBMITS = 5  # judgements timed for the submit -> next item median
 TIMEOUT_MS = 60_000  # first loads import pandas/plotly/torch on a shared 2-core machine
 
 
@@ -155,6 +157,9 @@ WATCH = """old => {
 }"""
 
 
+IDLE = "document.querySelectorAll('[data-stale=\"true\"]').length === 0"  # no element awaits a rerun
+
+
 def _alice_current(db_url: str) -> list[tuple[int, str]]:
     with make_session_factory(db_url).begin() as session:
         rows = store.judgements_frame(session, actor="admin", project_id=1)
@@ -168,7 +173,7 @@ def test_keyboard_annotation_and_undo(server, browser):
     page.get_by_role("link", name="Annotate", exact=True).click()  # a reload would start a new (logged-out) session
     expect = playwright_api.expect
     judged, latencies = [], []
-    for _ in range(3):
+    for _ in range(N_SUBMITS):
         caption = _item_caption(page)
         expect(caption).to_be_visible()
         text = caption.inner_text()
@@ -176,6 +181,7 @@ def test_keyboard_annotation_and_undo(server, browser):
         expect(page.get_by_role("button", name="Undo last")).to_be_visible()  # the panel's last widget: all drawn
         page.keyboard.press("1")
         expect(page.get_by_text("Your choice: A is better")).to_be_visible()
+        page.wait_for_function(IDLE)  # the rerun that drew the choice is over: time the submit alone
         page.evaluate(WATCH, text)
         page.keyboard.press("Enter")
         expect(caption).not_to_have_text(text)
@@ -183,7 +189,8 @@ def test_keyboard_annotation_and_undo(server, browser):
         latencies.append(page.evaluate("window.__t1 - window.__t0"))
     expect(page.get_by_role("button", name="Undo last")).to_be_visible()
     page.keyboard.press("u")
-    expected = before + [(judged[0], "A"), (judged[1], "A")]
+    expect(_item_caption(page)).to_have_text(re.compile(rf"^Item {judged[-1]} "))  # the undone item is back
+    expected = before + [(item_id, "A") for item_id in judged[:-1]]
     deadline = time.monotonic() + 10
     while _alice_current(db_url) != expected and time.monotonic() < deadline:
         time.sleep(0.1)  # the undo is written by the server; poll the database, not the page

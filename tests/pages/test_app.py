@@ -2,6 +2,8 @@
 
 from pagekit import page
 
+from db import store
+from db.session import make_session_factory, upgrade_db
 from ui.auth import AUTH_KEY
 
 
@@ -35,3 +37,14 @@ def test_viewer_is_refused_on_admin_page(db_url):
     at = page("pages/7_Admin.py", user="viewer", role="viewer").run()
     assert "needs the 'admin' role" in at.error[0].value
     assert [t.value for t in at.title] == []
+
+
+def test_database_without_users_gets_the_demo(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    upgrade_db(url)  # an existing, migrated database that nobody has used yet (not only a new SQLite file)
+    monkeypatch.setenv("PAL_DB_URL", url)
+    at = page("app.py", user=None).run()
+    assert not at.exception
+    with make_session_factory(url).begin() as session:
+        assert not store.is_empty(session)
+        assert [p["name"] for p in store.list_projects(session, actor="admin")] == [store.DEMO_PROJECT]

@@ -1,12 +1,16 @@
 """Export & train page: the preview holds the store's preference pairs under the chosen filters; the train button
-writes them and starts `pal train dpo` in the background."""
+writes them and starts `pal train dpo` in the background; a finished job's model is registered as a system."""
 
 import json
+import shutil
 
+import pytest
 from pagekit import page
 
 from db import store
 from db.session import make_session_factory
+from pal_core import data
+from ui.jobs import DpoJob
 
 
 def test_export_preview_follows_filters(db_url):
@@ -41,3 +45,30 @@ def test_train_button_starts_dpo_on_the_export(db_url, tmp_path, monkeypatch, ti
     finally:
         job.process.terminate()  # the training itself is tested in tests/pal_core; here only the launch
         job.process.wait(timeout=30)
+
+
+def _finished_job(tmp_path, stage: str) -> DpoJob:
+    """A job whose training (and, when ready, evaluation) is over: a model folder and a demo run as its run dir."""
+    job = DpoJob(name=f"dpo-{stage}", folder=tmp_path / stage, stage=stage, max_steps=3)
+    job.model_dir.mkdir(parents=True)
+    shutil.copytree(data.demo_runs_dir() / "pal", job.run_dir)
+    return job
+
+
+@pytest.mark.parametrize("stage", ["ready", "evaluate"])  # evaluate: training done, the model registers alone
+def test_register_button_adds_the_trained_model_as_a_system(db_url, tmp_path, stage):
+    job = _finished_job(tmp_path, stage)
+    lines = (job.run_dir / "outputs.jsonl").read_text().splitlines()
+    n_replies = len([line for line in lines if line.strip()]) if stage == "ready" else 0
+    at = page("pages/5_Export_and_train.py")
+    at.session_state["export_job"] = job
+    at.run()
+    at.button(key="export_register").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith(f"System {job.name} registered with {n_replies} replies")
+    with make_session_factory(db_url).begin() as session:
+        systems = {s["name"]: s for s in store.list_systems(session, actor="viewer")}
+    assert systems[job.name]["model"] == str(job.model_dir.resolve())
+    assert systems[job.name]["config"] == job.system_config()
+    assert systems[job.name]["n_responses"] == n_replies
+    assert systems[job.name]["run_dir"] == (str(job.run_dir.resolve()) if stage == "ready" else "")

@@ -41,14 +41,26 @@ def test_submit_without_choice_warns_and_records_nothing(db_url):
     assert alice_rows(db_url) == before
 
 
-def test_undo_withdraws_the_last_judgement(db_url):
+def test_undo_withdraws_the_last_judgement_and_reopens_its_item(db_url):
     before = alice_rows(db_url)
     at = page("pages/1_Annotate.py", "alice", "annotator").run()
+    judged = at.caption[0].value
     at.button(key="annotate_choose_tie").click().run()
     at.button(key="annotate_submit").click().run()
-    assert len(alice_rows(db_url)) == len(before) + 1
+    assert len(alice_rows(db_url)) == len(before) + 1 and at.caption[0].value != judged
     at.button(key="annotate_undo").click().run()
     assert alice_rows(db_url) == before
+    assert at.caption[0].value == judged  # the undone item is shown again, ready to be judged anew
+    assert "Your choice: none yet" in [c.value for c in at.caption]
+
+
+def test_undo_with_nothing_to_undo_says_so(db_url):
+    with make_session_factory(db_url).begin() as session:
+        store.create_user(session, actor="admin", name="carol", password="carol-password", role="annotator")
+    at = page("pages/1_Annotate.py", "carol", "annotator").run()
+    at.button(key="annotate_undo").click().run()
+    assert at.warning[0].value == "Nothing to undo in this project."
+    assert not at.exception
 
 
 def test_viewer_cannot_annotate(db_url):
@@ -62,7 +74,8 @@ def test_dialogue_text_renders_literally(db_url, tmp_path):
     at.selectbox(key="annotate_project").set_value(project_id).run()
     texts = [t.value for t in at.text]
     assert XSS in texts  # shown by st.text: no HTML, no Markdown
-    assert "1. I like **tea**." in texts and "Partner: hello <i>there</i>" in texts
+    assert "1. I like **tea**.\n2. <b>I have dogs</b>" in texts  # one plain-text block per persona
+    assert "Partner: hello <i>there</i>" in texts
     assert not any("onerror" in m.value for m in at.markdown)
     checkbox_labels = [c.label for c in at.checkbox]  # the stored contradiction scores become suggestions
     assert any("suggestion from the consistency model: 0.90" in label for label in checkbox_labels)
