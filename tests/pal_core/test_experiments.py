@@ -1,0 +1,171 @@
+"""Tests for pal_core/experiments.py: run directories, metrics, the persona swap and the comparison table."""
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+from pal_core.data import Example, demo_examples_path, load_examples
+from pal_core.errors import ConfigError, UnknownNameError
+from pal_core.experiments import EvalConfig, compare_runs, run_evaluation, swap_personas
+
+OUTPUT_KEYS = {
+    "id",
+    "dialogue_id",
+    "turn",
+    "persona",
+    "history",
+    "reference",
+    "response",
+    "gold_label",
+    "selected_index",
+    "selected_sentence",
+    "scores",
+    "contradiction",
+    "time_s",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_consistency(tmp_path_factory) -> Path:
+    """A consistency model trained for one step on a random 1-layer BERT (real save format, < 2 s)."""
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    from pal_core.consistency import ConsistencyConfig, NliPair, train_consistency
+
+    base = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "i", "like", "tea", "am", "a", "nurse", "bees"]
+    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(base)
+    torch.manual_seed(0)
+    BertModel(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(base)
+    pairs = [NliPair("i like tea .", "i like tea .", 1), NliPair("i am a nurse .", "i like bees .", 0)]
+    out = tmp_path_factory.mktemp("consistency")
+    train_consistency(pairs, pairs, ConsistencyConfig(model=str(base), max_steps=1, batch_size=2, output_dir=str(out)))
+    return out
+
+
+def _cfg(tiny_lm, tmp_path, **kw) -> EvalConfig:
+    defaults = dict(
+        model=str(tiny_lm),
+        data=str(demo_examples_path()),
+        limit=4,
+        max_new_tokens=6,
+        device="cpu",
+        output_dir=str(tmp_path / "run"),
+        consistency_model=str(tmp_path / "no-such-model"),
+    )
+    return EvalConfig(**{**defaults, **kw})
+
+
+def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path):
+    run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, consistency_model=str(tiny_consistency), selector="lm"))
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "metrics.json", "outputs.jsonl", "summary.md"]
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["system"], config["selector"], config["n_examples"]) == ("select_then_generate", "lm", 4)
+    assert config["model"] == str(tiny_lm) and config["generation"]["max_new_tokens"] == 6
+    rows = [json.loads(line) for line in (run_dir / "outputs.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["demo-001-0", "demo-001-1", "demo-001-2", "demo-001-3"]
+    assert all(set(r) == OUTPUT_KEYS for r in rows)
+    assert all(
+        len(r["contradiction"]) == len(r["persona"]) and len(r["scores"]) == len(r["persona"]) + 1 for r in rows
+    )
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key in (
+        "bleu_1",
+        "bleu_2",
+        "rouge_l",
+        "distinct_1",
+        "distinct_2",
+        "avg_length",
+        "selection_accuracy",
+        "selection_f1",
+        "wall_time_s",
+    ):
+        assert isinstance(metrics[key], float), key
+    assert -1.0 <= metrics["c_score"] <= 1.0 and metrics["n"] == 4
+    assert "| select_then_generate |" in (run_dir / "summary.md").read_text()
+
+
+def test_missing_consistency_model_gives_null_c_score(tiny_lm, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="pal_core.experiments"):
+        run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, system="persona_free", limit=2))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["c_score"] is None and "selection_accuracy" not in metrics  # persona_free selects nothing
+    assert "no consistency model, c_score will be null" in caplog.text
+
+
+def test_gold_persona_selection_is_perfect(tiny_lm, tmp_path):
+    run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, system="gold_persona"))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["selection_accuracy"] == 1.0  # the oracle picks a gold index by construction
+
+
+def test_swap_persona_reports_both_c_scores(tiny_lm, tiny_consistency, tmp_path):
+    cfg = _cfg(
+        tiny_lm, tmp_path, system="full_persona", limit=8, swap_persona=True, consistency_model=str(tiny_consistency)
+    )
+    run_dir = run_evaluation(cfg)
+    rows = [json.loads(line) for line in (run_dir / "outputs.jsonl").read_text().splitlines()]
+    assert all(r["persona"] != r["original_persona"] for r in rows)  # demo personas differ between dialogues
+    assert all(r["gold_label"] is None for r in rows)
+    originals = [list(ex.persona) for ex in load_examples(demo_examples_path())[:8]]
+    assert [r["original_persona"] for r in rows] == originals
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["c_score_swapped"] == metrics["c_score"]
+    assert metrics["c_score_swap_delta"] == pytest.approx(metrics["c_score_swapped"] - metrics["c_score_original"])
+
+
+def _ex(i: str, dialogue: str, persona: tuple[str, ...]) -> Example:
+    return Example(id=i, persona=persona, history=("hi",), response="ok", persona_label=(0,), dialogue_id=dialogue)
+
+
+def test_swap_personas_is_a_seeded_derangement_over_dialogues():
+    examples = [_ex(f"{d}:{t}", d, (f"persona of {d} .",)) for d in "abcde" for t in range(2)]
+    swapped = swap_personas(examples, seed=1)
+    assert all(s.persona != e.persona for s, e in zip(swapped, examples, strict=True))
+    assert all(s.persona_label is None and s.history == e.history for s, e in zip(swapped, examples, strict=True))
+    assert swapped[0].persona == swapped[1].persona  # one dialogue keeps one (new) persona
+    assert sorted({s.persona for s in swapped}) == sorted({e.persona for e in examples})  # a permutation
+    assert swap_personas(examples, seed=1) == swapped
+    with pytest.raises(ConfigError, match=r"swap_personas: expected examples from >= 2 dialogues, got 1"):
+        swap_personas(examples[:2])
+
+
+def test_eval_config_validation(tmp_path):
+    with pytest.raises(UnknownNameError, match=r"EvalConfig.system: unknown system 'pal'; available: full_persona"):
+        EvalConfig(system="pal")
+    with pytest.raises(ConfigError, match=r"EvalConfig.limit: expected >= 1 or None, got 0"):
+        EvalConfig(limit=0)
+    with pytest.raises(ConfigError, match=r"EvalConfig.swap_persona: expected a system without gold labels"):
+        EvalConfig(system="gold_persona", swap_persona=True)
+    with pytest.raises(UnknownNameError, match=r"SelectConfig.strategy: unknown selector 'bm42'"):
+        EvalConfig(selector="bm42")
+    with pytest.raises(ConfigError, match=r"GenerationConfig.batch_size: expected >= 1, got 0"):
+        EvalConfig(batch_size=0)
+
+
+def test_compare_runs_table(tmp_path):
+    for name, system, bleu in (("a", "persona_free", 1.5), ("b", "full_persona", 2.25)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"system": system}))
+        (tmp_path / name / "metrics.json").write_text(json.dumps({"bleu_1": bleu, "c_score": None, "n": 3}))
+    table = compare_runs([tmp_path / "a", tmp_path / "b"])
+    assert table.splitlines() == [
+        "| run | bleu_1 | c_score | n |",
+        "|---|---:|---:|---:|",
+        "| a (persona_free) | 1.5000 | - | 3 |",
+        "| b (full_persona) | 2.2500 | - | 3 |",
+    ]
+    with pytest.raises(ConfigError, match=r"compare_runs: expected a run directory with metrics.json"):
+        compare_runs([tmp_path])
