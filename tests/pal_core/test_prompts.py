@@ -26,7 +26,8 @@ HISTORY = ("hi", "hello, how are you?", "good, do you have pets?")
 sentence = st.text(min_size=1, max_size=60).filter(lambda s: s.strip())
 ascii_sentence = st.text(
     alphabet=st.characters(codec="ascii", categories=("L", "N", "Zs", "P")), min_size=1, max_size=60
-).filter(lambda s: _normalize(s))
+).filter(lambda s: _normalize(s) and any(c.isalpha() for c in s))  # persona sentences are words, never bare numbers
+# (a persona like ["2", "0"] makes "2" ambiguous between "sentence 2" and the text "2")
 
 
 def distinct_personas(element):
