@@ -14,9 +14,18 @@ COMMAND_MODULES = ("cli_data", "cli_engine", "cli_consistency", "cli_train", "cl
 # seconds-long torch/transformers/trl imports the training and evaluation commands need.
 MODULES_BY_COMMAND = {
     "data": ("cli_data",),
-    "select": ("cli_engine",), "generate": ("cli_engine",), "evaluate": ("cli_engine",), "compare": ("cli_engine",),
-    "label": ("cli_consistency",), "train": ("cli_consistency", "cli_train"), "sample-rejected": ("cli_train",),
-    "db": ("cli_db",), "user": ("cli_db",), "import-run": ("cli_db",), "export": ("cli_db",), "demo": ("cli_db",),
+    "select": ("cli_engine",),
+    "generate": ("cli_engine",),
+    "evaluate": ("cli_engine",),
+    "compare": ("cli_engine",),
+    "label": ("cli_consistency",),
+    "train": ("cli_consistency", "cli_train"),
+    "sample-rejected": ("cli_train",),
+    "db": ("cli_db",),
+    "user": ("cli_db",),
+    "import-run": ("cli_db",),
+    "export": ("cli_db",),
+    "demo": ("cli_db",),
 }
 
 
@@ -24,10 +33,15 @@ def build_app(command: str | None = None) -> typer.Typer:
     """The command tree: `pal data ...`, `pal evaluate`, `pal train sft|dpo|consistency`, `pal user ...`.
 
     With `command` given (the first word of the command line), only the modules defining it are imported."""
-    app = typer.Typer(help="PAL Studio: persona-consistent dialogue tools.", no_args_is_help=True,
-                      pretty_exceptions_enable=False, add_completion=False)
-    train_app = typer.Typer(help="Train models (stage-1 SFT, stage-2 DPO, consistency classifier).",
-                            no_args_is_help=True)
+    app = typer.Typer(
+        help="PAL Studio: persona-consistent dialogue tools.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    train_app = typer.Typer(
+        help="Train models (stage-1 SFT, stage-2 DPO, consistency classifier).", no_args_is_help=True
+    )
     app.add_typer(train_app, name="train")
     for name in MODULES_BY_COMMAND.get(command or "", COMMAND_MODULES):
         importlib.import_module(f"pal_core.{name}").register(app, train_app)

@@ -1,7 +1,7 @@
 """Annotation (db/annotate.py): next item, append-only judgements with validation, undo, skip, adjudication."""
 
 import pytest
-from conftest import N_DIALOGUES
+from dbkit import N_DIALOGUES
 from sqlalchemy import select
 
 from db import store

@@ -5,7 +5,7 @@ import io
 import datasets
 import pandas as pd
 import pytest
-from conftest import write_run
+from dbkit import write_run
 
 from db import store
 from db.session import make_session_factory

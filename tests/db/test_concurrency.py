@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import write_run
+from dbkit import write_run
 from sqlalchemy import func, select
 
 from db import store

@@ -4,7 +4,7 @@ that raise a clear ImportFormatError and write nothing."""
 import json
 
 import pytest
-from conftest import N_DIALOGUES, SYSTEMS, write_run
+from dbkit import N_DIALOGUES, SYSTEMS, write_run
 from sqlalchemy import select
 
 from db import store

@@ -1,7 +1,7 @@
 """Comparison projects (db/projects.py): pairs over shared dialogues, stored random sides, sampling, gold items."""
 
 import pytest
-from conftest import N_DIALOGUES, SYSTEMS
+from dbkit import N_DIALOGUES, SYSTEMS
 from sqlalchemy import select
 
 from db import store
@@ -92,7 +92,7 @@ def test_create_project_bad_input_writes_nothing(factory, count, kwargs, error, 
 
 
 def test_create_project_needs_shared_dialogues_and_new_name(factory, tmp_path):
-    from conftest import write_run
+    from dbkit import write_run
 
     with factory.begin() as s:
         store.import_run(s, actor="admin", run_dir=write_run(tmp_path / "far", "far", 2, first=100))

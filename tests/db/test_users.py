@@ -1,7 +1,7 @@
 """Users, roles, password hashes and the audit log (db/users.py), on SQLite and PostgreSQL."""
 
 import pytest
-from conftest import PASSWORD
+from dbkit import PASSWORD
 from sqlalchemy import select
 
 from db import store
