@@ -1,0 +1,22 @@
+"""Tests for pal_core/cli.py: the lazy command map covers the whole tree; bad input exits 2."""
+
+import typer.main
+
+from pal_core import cli
+
+
+def test_cli_every_top_level_command_is_in_the_lazy_map():
+    group = typer.main.get_command(cli.build_app())
+    assert set(group.commands) == set(cli.MODULES_BY_COMMAND)
+
+
+def test_cli_data_command_imports_only_its_module():
+    group = typer.main.get_command(cli.build_app("data"))
+    assert set(group.commands) == {"data", "train"}  # `train` is the (empty) group every build adds
+
+
+def test_cli_bad_file_exits_2(tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    assert cli.main(["data", "stats", str(bad)]) == 2
+    assert "bad.jsonl:1" in capsys.readouterr().err
