@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from palkit import build_tiny_classifier
 from safetensors.torch import load_file
 
 from pal_core.cli import main
@@ -20,8 +21,6 @@ from pal_core.consistency import (
 from pal_core.data import Example, load_examples, write_examples
 from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError
 
-WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "i", "have", "a", "dog", "cat", "like", "hate", "tea", "am", "nurse",
-         "teacher", "play", "guitar", "do", "not", ".", "two", "dogs", "love", "music"]  # fmt: skip
 NLI_LINES = [
     "i have a dog .</s>i have a dog .</s>positive",
     "i hate tea .</s>i like tea .</s>negative",
@@ -34,27 +33,6 @@ NLI_LINES = [
     "i like tea .</s>i have a cat .</s>neutral",
     "i have a cat .</s>i have a cat .</s>positive",
 ]
-
-
-def build_tiny_classifier(path: Path) -> Path:
-    """Random 2-layer BERT (hidden 16) + word-level tokenizer that builds [CLS] a [SEP] b [SEP] pairs (< 1 s)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
-
-    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="[UNK]"))
-    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    core.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    PreTrainedTokenizerFast(
-        tokenizer_object=core, pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]"
-    ).save_pretrained(path)
-    config = BertConfig(vocab_size=len(WORDS), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, num_labels=3,
-                        initializer_range=0.5)  # large init: outputs differ clearly between inputs  # fmt: skip
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")

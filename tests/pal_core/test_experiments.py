@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 
 import pytest
-import torch
+from palkit import build_tiny_classifier
 
 from pal_core.data import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, UnknownNameError
@@ -31,24 +31,9 @@ OUTPUT_KEYS = {
 @pytest.fixture(scope="module")
 def tiny_consistency(tmp_path_factory) -> Path:
     """A consistency model trained for one step on a random 1-layer BERT (real save format, < 2 s)."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
     from pal_core.consistency import ConsistencyConfig, NliPair, train_consistency
 
-    base = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "i", "like", "tea", "am", "a", "nurse", "bees"]
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(base)
-    torch.manual_seed(0)
-    BertModel(
-        BertConfig(
-            vocab_size=len(vocab),
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=64,
-        )
-    ).save_pretrained(base)
+    base = build_tiny_classifier(tmp_path_factory.mktemp("tiny-bert"))
     pairs = [NliPair("i like tea .", "i like tea .", 1), NliPair("i am a nurse .", "i like bees .", 0)]
     out = tmp_path_factory.mktemp("consistency")
     train_consistency(pairs, pairs, ConsistencyConfig(model=str(base), max_steps=1, batch_size=2, output_dir=str(out)))

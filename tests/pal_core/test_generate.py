@@ -1,6 +1,7 @@
 """Tests for pal_core/generate.py: batched generation and each system on the tiny random LM (CPU)."""
 
 import pytest
+from palkit import TOY_EXAMPLES as EXAMPLES
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from pal_core import prompts
@@ -17,33 +18,6 @@ from pal_core.generate import (
 )
 from pal_core.select import Selection, get_selector
 
-EXAMPLES = [
-    Example(
-        id="d1:0",
-        persona=("i like tea .", "i am a teacher ."),
-        history=("do you like tea ?",),
-        response="yes i like tea .",
-        persona_label=(0,),
-        dialogue_id="d1",
-    ),
-    Example(
-        id="d2:0",
-        persona=("i read books .", "i like dogs .", "i am a nurse ."),
-        history=("hi", "hello", "what do you do ?"),
-        response="i am a nurse .",
-        persona_label=(2,),
-        dialogue_id="d2",
-        turn=1,
-    ),
-    Example(
-        id="d3:0",
-        persona=("i like music .",),
-        history=("hello",),
-        response="hi .",
-        persona_label=(-1,),
-        dialogue_id="d3",
-    ),
-]
 ROW_KEYS = {
     "id",
     "dialogue_id",
@@ -118,7 +92,7 @@ def test_each_system_produces_run_rows(lm, name):
     rows = run_system(name, EXAMPLES, model, tokenizer, GenerationConfig(max_new_tokens=6), selector=selector)
     assert [r["id"] for r in rows] == ["d1:0", "d2:0", "d3:0"]
     assert all(set(r) == ROW_KEYS for r in rows)
-    assert rows[1]["reference"] == "i am a nurse ." and rows[1]["turn"] == 1 and rows[1]["gold_label"] == [2]
+    assert rows[1]["reference"] == "i am a nurse ." and rows[1]["turn"] == 1 and rows[1]["gold_label"] == [2, 0]
     assert all(r["time_s"] > 0 for r in rows)
     if name in ("persona_free", "full_persona"):
         assert all(r["selected_index"] is None and r["scores"] is None for r in rows)

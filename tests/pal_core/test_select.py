@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from palkit import TOY_EXAMPLES as EXAMPLES
+from palkit import build_tiny_classifier
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from pal_core import prompts
@@ -11,35 +13,6 @@ from pal_core.data import Example
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
 from pal_core.generate import GenerationConfig, generate_texts
 from pal_core.select import SELECTORS, SelectConfig, get_selector
-
-WORDS = ["i", "like", "tea", "dogs", "cats", "music", "books", "read", "am", "a", "teacher", "nurse", "you", "do"]
-
-EXAMPLES = [
-    Example(
-        id="d1:0",
-        persona=("i like tea .", "i am a teacher ."),
-        history=("do you like tea ?",),
-        response="yes i like tea .",
-        persona_label=(0,),
-        dialogue_id="d1",
-    ),
-    Example(
-        id="d2:0",
-        persona=("i read books .", "i like dogs .", "i am a nurse ."),
-        history=("hi", "hello", "what do you do ?"),
-        response="i am a nurse .",
-        persona_label=(2, 0),
-        dialogue_id="d2",
-    ),
-    Example(
-        id="d3:0",
-        persona=("i like music .",),
-        history=("hello",),
-        response="hi .",
-        persona_label=(-1,),
-        dialogue_id="d3",
-    ),
-]
 
 
 @pytest.fixture(scope="module")
@@ -50,23 +23,7 @@ def lm(tiny_lm):
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory) -> Path:
-    """Random 1-layer BERT + word-piece vocab: the encoder for the embedding and NLI selector tests (< 1 s)."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    path = tmp_path_factory.mktemp("tiny-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "?", ",", *WORDS, "hi", "hello", "what"]
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(path)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(path)
-    return path
+    return build_tiny_classifier(tmp_path_factory.mktemp("tiny-bert"))
 
 
 def _naive_candidate_logprob(model, tokenizer, prompt: str, candidate: str) -> float:

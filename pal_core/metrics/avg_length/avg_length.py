@@ -1,10 +1,10 @@
 """Average response length in tokens (BLEU's lowercased 13a tokens), over predictions only."""
 
-import datasets
 import evaluate
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from pal_core.errors import PalError
+from pal_core.metrics.info import TEXT, metric_info
 
 _DESCRIPTION = """
 Mean number of tokens per prediction, with the tokens BLEU and Distinct use: lowercased text split by sacrebleu's
@@ -30,12 +30,7 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class AvgLength(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string")}),
-        )
+        return metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, predictions=TEXT)
 
     def _compute(self, predictions: list[str]) -> dict[str, float]:
         if not predictions:

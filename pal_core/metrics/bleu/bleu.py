@@ -1,10 +1,10 @@
 """Corpus BLEU-1..4 (sacrebleu, lowercased 13a tokens, no smoothing), hypotheses = predictions, gold = references."""
 
-import datasets
 import evaluate
 from sacrebleu.metrics import BLEU
 
 from pal_core.errors import PalError
+from pal_core.metrics.info import TEXT, metric_info
 
 _DESCRIPTION = """
 Corpus-level BLEU-n for n = 1..4, computed by sacrebleu on lowercased text with its "13a" tokenizer (punctuation split
@@ -42,14 +42,13 @@ MAX_ORDER = 4
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Bleu(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-            reference_urls=["https://github.com/mjpost/sacrebleu"],
+        return metric_info(
+            _DESCRIPTION,
+            _CITATION,
+            _KWARGS_DESCRIPTION,
+            predictions=TEXT,
+            references=TEXT,
+            urls=("https://github.com/mjpost/sacrebleu",),
         )
 
     def _compute(self, predictions: list[str], references: list[str]) -> dict[str, float]:

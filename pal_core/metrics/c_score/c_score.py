@@ -1,9 +1,9 @@
 """C-score: persona consistency of responses from NLI labels (+1 entail, 0 neutral, -1 contradict) per persona line."""
 
-import datasets
 import evaluate
 
 from pal_core.errors import PalError
+from pal_core.metrics.info import INDEX_LIST, metric_info
 
 _DESCRIPTION = """
 Consistency score (C-score) of responses with their persona. A prediction is the list of NLI labels of one response
@@ -40,12 +40,7 @@ REDUCTIONS = {"max": max, "sum": sum}
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class CScore(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.List(datasets.Value("int32"))}),
-        )
+        return metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, predictions=INDEX_LIST)
 
     def _compute(self, predictions: list[list[int]], reduction: str = "max") -> dict[str, float]:
         if reduction not in REDUCTIONS:

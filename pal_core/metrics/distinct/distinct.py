@@ -1,8 +1,9 @@
 """Distinct-1/2: unique n-grams over all n-grams in the whole corpus of predictions (no references needed)."""
 
-import datasets
 import evaluate
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+from pal_core.metrics.info import TEXT, metric_info
 
 _DESCRIPTION = """
 Corpus-level Distinct-n (Li et al., 2016) for n = 1, 2: the number of distinct n-grams divided by the total number of
@@ -35,12 +36,7 @@ ORDERS = (1, 2)
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Distinct(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("string")}),
-        )
+        return metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, predictions=TEXT)
 
     def _compute(self, predictions: list[str]) -> dict[str, float]:
         tokenize = Tokenizer13a()

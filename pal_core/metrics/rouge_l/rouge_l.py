@@ -1,10 +1,10 @@
 """ROUGE-L (longest common subsequence) precision, recall and F-measure, averaged over prediction/reference pairs."""
 
-import datasets
 import evaluate
 from rouge_score import rouge_scorer
 
 from pal_core.errors import PalError
+from pal_core.metrics.info import TEXT, metric_info
 
 _DESCRIPTION = """
 Sentence-level ROUGE-L computed by Google's `rouge-score` package and averaged over pairs: for each pair,
@@ -40,14 +40,13 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class RougeL(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Value("string")}
-            ),
-            reference_urls=["https://github.com/google-research/google-research/tree/master/rouge"],
+        return metric_info(
+            _DESCRIPTION,
+            _CITATION,
+            _KWARGS_DESCRIPTION,
+            predictions=TEXT,
+            references=TEXT,
+            urls=("https://github.com/google-research/google-research/tree/master/rouge",),
         )
 
     def _compute(self, predictions: list[str], references: list[str], use_stemmer: bool = False) -> dict[str, float]:

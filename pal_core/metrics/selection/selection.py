@@ -1,9 +1,9 @@
 """Persona selection accuracy and macro precision/recall/F1 against gold labels, with "none" (-1) as a class."""
 
-import datasets
 import evaluate
 
 from pal_core.errors import PalError
+from pal_core.metrics.info import INDEX, INDEX_LIST, metric_info
 
 _DESCRIPTION = """
 Scores the persona sentence a selector picked against the gold persona label. A prediction is one 0-based persona
@@ -49,14 +49,7 @@ def _check(index: int, prediction: int, gold: list[int]) -> None:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class Selection(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("int32"), "references": datasets.List(datasets.Value("int32"))}
-            ),
-        )
+        return metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, predictions=INDEX, references=INDEX_LIST)
 
     def _compute(self, predictions: list[int], references: list[list[int]]) -> dict[str, float]:
         if not predictions:
