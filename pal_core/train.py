@@ -248,6 +248,7 @@ def _run(trainer: Any, stage: str, cfg: _ModelFields, n_records: int, checkpoint
         "examples_per_s": result.metrics.get("train_samples_per_second"),
         "steps_per_s": result.metrics.get("train_steps_per_second"),
         "global_step": trainer.state.global_step,
+        "world_size": args.world_size,
         "n_train_records": n_records,
         "resumed_from": Path(checkpoint).name if checkpoint else None,
         "log_history": trainer.state.log_history,
