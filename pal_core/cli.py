@@ -18,6 +18,7 @@ MODULES_BY_COMMAND = {
     "generate": ("cli_engine",),
     "evaluate": ("cli_engine",),
     "compare": ("cli_engine",),
+    "rescore": ("cli_engine",),
     "label": ("cli_consistency",),
     "train": ("cli_consistency", "cli_train"),
     "sample-rejected": ("cli_train",),

@@ -1,4 +1,4 @@
-"""`pal` commands for the engine: `select`, `generate`, `evaluate`, `compare`.
+"""`pal` commands for the engine: `select`, `generate`, `evaluate`, `compare`, `rescore`.
 
 Flags are the fields of `EvalConfig` (e.g. `--system`, `--swap-persona`), parsed by HfArgumentParser so they are
 never written out twice.
@@ -12,7 +12,14 @@ import typer
 from transformers import HfArgumentParser
 
 from pal_core.errors import ConfigError
-from pal_core.experiments import EvalConfig, compare_runs, run_evaluation, run_generation, run_selection
+from pal_core.experiments import (
+    EvalConfig,
+    compare_runs,
+    rescore_run,
+    run_evaluation,
+    run_generation,
+    run_selection,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,4 +66,17 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
         runs: Annotated[list[Path], typer.Argument(help="Run directories written by `pal evaluate`.")],
     ) -> None:
         """Print a Markdown table of the runs' metrics."""
+        print(compare_runs(runs))
+
+    @app.command()
+    def rescore(
+        runs: Annotated[list[Path], typer.Argument(help="Run directories written by `pal evaluate`.")],
+        consistency_model: Annotated[
+            str | None,
+            typer.Option(help="Consistency model directory; default: the one `pal train consistency` saved."),
+        ] = None,
+    ) -> None:
+        """Recompute the runs' metrics from their outputs (no generation), e.g. with a retrained consistency model."""
+        for run in runs:
+            rescore_run(run, consistency_model)
         print(compare_runs(runs))

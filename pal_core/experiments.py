@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from pal_core import data, models
-from pal_core.errors import ConfigError, ModelNotFoundError, UnknownNameError
+from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError, UnknownNameError
 from pal_core.generate import SYSTEMS, GenerationConfig, run_system
 from pal_core.metrics import compute_text_metrics, load_metric
 from pal_core.select import SELECTORS, SelectConfig, Selector, get_selector
 
 logger = logging.getLogger(__name__)
 
+# What rescoring reads from each outputs.jsonl line.
+RESCORE_KEYS = ("id", "persona", "response", "reference", "gold_label", "selected_index")
 METRIC_ORDER = (
     "bleu_1",
     "bleu_2",
@@ -293,6 +295,51 @@ def run_evaluation(cfg: EvalConfig) -> Path:
     _write_summary(run_dir, cfg, metrics, rows)
     logger.info("run %s done in %.1f s", run_dir, metrics["wall_time_s"])
     return run_dir
+
+
+def _read_outputs(path: Path) -> list[dict]:
+    """A run's outputs.jsonl; a line that is not a JSON object with the output keys names the file and line."""
+    if not path.is_file():
+        raise ConfigError(f"rescore: expected a run directory with outputs.jsonl, got no {path}")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataFormatError(f"{path}:{number}: expected a JSON object, got invalid JSON ({e.msg})") from None
+        missing = [k for k in RESCORE_KEYS if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise DataFormatError(
+                f"{path}:{number}: expected the keys {', '.join(RESCORE_KEYS)}, got no {missing[0]!r}"
+            )
+        rows.append(row)
+    if not rows:
+        raise DataFormatError(f"{path}: expected at least one output line, got none")
+    return rows
+
+
+def rescore_run(run_dir: str | Path, consistency_model: str | None = None) -> dict:
+    """Recompute a run's metrics from its outputs.jsonl (e.g. after retraining the consistency model), without
+    generating again; rewrites metrics.json and the outputs' contradiction probabilities, keeps the generation's
+    wall time. Returns the new metrics."""
+    run_dir = Path(run_dir)
+    rows = _read_outputs(run_dir / "outputs.jsonl")
+    consistency = load_consistency(consistency_model, required=True)
+    old_path = run_dir / "metrics.json"
+    old = json.loads(old_path.read_text()) if old_path.is_file() else {}
+    metrics = compute_run_metrics(rows, consistency)
+    metrics["wall_time_s"] = old.get("wall_time_s")
+    metrics["rescored"] = {
+        "at": datetime.now(UTC).isoformat(),
+        "consistency_model": str(consistency_model or "default"),
+        "c_score_before": old.get("c_score"),
+    }
+    _write_jsonl(rows, run_dir / "outputs.jsonl")
+    old_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    logger.info("rescored %s: c_score %s -> %.4f", run_dir, old.get("c_score"), metrics["c_score"])
+    return metrics
 
 
 def compare_runs(run_dirs: list[str | Path]) -> str:

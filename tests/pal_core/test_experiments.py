@@ -8,7 +8,7 @@ import pytest
 from palkit import build_tiny_classifier
 
 from pal_core.data import Example, demo_examples_path, load_examples
-from pal_core.errors import ConfigError, UnknownNameError
+from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
 from pal_core.experiments import EvalConfig, compare_runs, run_evaluation, swap_personas
 
 OUTPUT_KEYS = {
@@ -154,3 +154,37 @@ def test_compare_runs_table(tmp_path):
     ]
     with pytest.raises(ConfigError, match=r"compare_runs: expected a run directory with metrics.json"):
         compare_runs([tmp_path])
+
+
+def test_rescore_recomputes_c_score_without_generating(tiny_lm, tiny_consistency, tmp_path, capsys):
+    from pal_core.cli import main
+    from pal_core.experiments import rescore_run
+
+    run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, system="persona_free"))  # no consistency model: c_score null
+    before = json.loads((run_dir / "metrics.json").read_text())
+    outputs = (run_dir / "outputs.jsonl").read_text()
+    assert before["c_score"] is None
+    metrics = rescore_run(run_dir, str(tiny_consistency))
+    assert -1 <= metrics["c_score"] <= 1 and metrics["rescored"]["c_score_before"] is None
+    assert metrics["wall_time_s"] == before["wall_time_s"]  # the generation's time, not the rescoring's
+    assert {k: metrics[k] for k in ("bleu_1", "rouge_l", "n")} == {k: before[k] for k in ("bleu_1", "rouge_l", "n")}
+    rows = [json.loads(line) for line in (run_dir / "outputs.jsonl").read_text().splitlines()]
+    assert [r["response"] for r in rows] == [json.loads(line)["response"] for line in outputs.splitlines()]
+    assert all(len(r["contradiction"]) == len(r["persona"]) for r in rows)
+    assert json.loads((run_dir / "metrics.json").read_text())["c_score"] == metrics["c_score"]
+    assert main(["rescore", str(run_dir), "--consistency-model", str(tiny_consistency)]) == 0
+    assert "c_score" in capsys.readouterr().out
+
+
+def test_rescore_bad_outputs_name_file_and_line(tiny_consistency, tmp_path, capsys):
+    from pal_core.cli import main
+    from pal_core.experiments import rescore_run
+
+    (tmp_path / "outputs.jsonl").write_text('{"id": "a"}\n')
+    with pytest.raises(DataFormatError, match=r"outputs\.jsonl:1: expected the keys id, persona, .*got no 'persona'"):
+        rescore_run(tmp_path, str(tiny_consistency))
+    (tmp_path / "outputs.jsonl").write_text("{not json\n")
+    assert main(["rescore", str(tmp_path), "--consistency-model", str(tiny_consistency)]) == 2
+    assert "outputs.jsonl:1: expected a JSON object, got invalid JSON" in capsys.readouterr().err
+    assert main(["rescore", str(tmp_path / "nope"), "--consistency-model", str(tiny_consistency)]) == 2
+    assert "expected a run directory with outputs.jsonl" in capsys.readouterr().err
