@@ -48,6 +48,7 @@ def train_consistency_command(
     max_length: Annotated[int, _opt("max_length")] = _CFG["max_length"].default,
     max_steps: Annotated[int, _opt("max_steps")] = _CFG["max_steps"].default,
     freeze_embeddings: Annotated[bool, _opt("freeze_embeddings")] = _CFG["freeze_embeddings"].default,
+    swap_augment: Annotated[bool, _opt("swap_augment")] = _CFG["swap_augment"].default,
     seed: Annotated[int, _opt("seed")] = _CFG["seed"].default,
     threads: Annotated[int, typer.Option(help="torch CPU threads; 0 = torch's default.")] = 0,
 ) -> None:
@@ -62,6 +63,7 @@ def train_consistency_command(
         max_length=max_length,
         max_steps=max_steps,
         freeze_embeddings=freeze_embeddings,
+        swap_augment=swap_augment,
         seed=seed,
         output_dir=output_dir,
     )

@@ -60,6 +60,10 @@ class ConsistencyConfig:
     batch_size: int = field(default=32, metadata={"help": "Pairs per optimisation step."})
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many steps; -1 = run all epochs."})
     freeze_embeddings: bool = field(default=True, metadata={"help": "Keep the word embeddings fixed (faster)."})
+    swap_augment: bool = field(
+        default=False,
+        metadata={"help": "Also train on every pair with its two sentences swapped (DNLI relations are symmetric)."},
+    )
     seed: int = field(default=0, metadata={"help": "Seed for shuffling and the new head's initialisation."})
     output_dir: str = field(default="", metadata={"help": "Where the model is saved; '' = default_model_dir()."})
 
@@ -258,6 +262,9 @@ def train_consistency(train_pairs: list[NliPair], dev_pairs: list[NliPair], cfg:
         raise PalError("train_consistency: expected at least one training pair, got none")
     start_time = time.time()
     torch.manual_seed(cfg.seed)
+    if cfg.swap_augment:
+        # DNLI labels relate two sentences' triples (same / unrelated / contradicting), so they hold either way round.
+        train_pairs = train_pairs + [NliPair(p.response, p.persona, p.label) for p in train_pairs]
     output_dir = Path(cfg.output_dir) if cfg.output_dir else default_model_dir()
     base = resolve_encoder_path(cfg.model)
     id2label = dict(enumerate(CLASS_NAMES))

@@ -100,6 +100,14 @@ def test_train_changes_weights_and_saves_everything(tiny_bert, trained):
     assert sum(map(sum, metrics["dev"]["confusion"])) == 6
 
 
+def test_swap_augment_trains_on_both_orders(tiny_bert, nli_file, tmp_path):
+    pairs = load_nli_pairs(nli_file)
+    cfg = ConsistencyConfig(model=str(tiny_bert), epochs=1, batch_size=5, swap_augment=True, output_dir=str(tmp_path))
+    metrics = train_consistency(pairs, [], cfg)
+    assert (metrics["n_train"], metrics["steps"], metrics["dev_accuracy"]) == (20, 4, None)  # 10 pairs + 10 swapped
+    assert json.loads((tmp_path / "metrics.json").read_text())["config"]["swap_augment"] is True
+
+
 def test_load_round_trip_reproduces_dev_metrics(trained, nli_file):
     out, metrics = trained
     model = ConsistencyModel.load(out, device="cpu")
