@@ -143,6 +143,11 @@ def build_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector | No
     """The selector select_then_generate needs (None for other systems), with the resources it asks for."""
     if SYSTEMS[cfg.system].selects != "selector":
         return None
+    return _make_selector(cfg, model, tokenizer)
+
+
+def _make_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector:
+    """cfg.selector with what it needs: the embedder or the consistency model is loaded here, the LM is given."""
     embedder = models.load_embedder(device=cfg.device) if cfg.selector == "embedding" else None
     consistency = load_consistency(cfg.consistency_model, required=True) if cfg.selector == "nli" else None
     return get_selector(
@@ -361,16 +366,7 @@ def run_selection(cfg: EvalConfig) -> Path:
     model, tokenizer = (
         models.load_lm(cfg.model, device=cfg.device, dtype=cfg.dtype) if cfg.selector == "lm" else (None, None)
     )
-    embedder = models.load_embedder(device=cfg.device) if cfg.selector == "embedding" else None
-    consistency = load_consistency(cfg.consistency_model, required=True) if cfg.selector == "nli" else None
-    selector = get_selector(
-        cfg.selector,
-        config=cfg.select_config(),
-        model=model,
-        tokenizer=tokenizer,
-        embedder=embedder,
-        consistency=consistency,
-    )
+    selector = _make_selector(cfg, model, tokenizer)
     rows = [
         {
             "id": ex.id,

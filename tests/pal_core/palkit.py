@@ -38,6 +38,10 @@ TOY_EXAMPLES = [
     ),
 ]
 
+# The keys of one outputs.jsonl row (one generated response), as `run_system` and `pal evaluate` write them.
+OUTPUT_ROW_KEYS = {"id", "dialogue_id", "turn", "persona", "history", "reference", "response", "gold_label",
+                   "selected_index", "selected_sentence", "scores", "contradiction", "time_s"}  # fmt: skip
+
 # Every word the engine tests feed the tiny BERT; anything else maps to [UNK].
 BERT_WORDS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "?", ",", "i", "have", "a", "dog", "cat", "like",
               "hate", "tea", "am", "nurse", "teacher", "play", "guitar", "do", "not", "two", "dogs", "cats", "love",

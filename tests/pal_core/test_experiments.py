@@ -5,27 +5,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from palkit import build_tiny_classifier
+from palkit import OUTPUT_ROW_KEYS, build_tiny_classifier
 
 from pal_core.data import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
 from pal_core.experiments import EvalConfig, compare_runs, run_evaluation, swap_personas
-
-OUTPUT_KEYS = {
-    "id",
-    "dialogue_id",
-    "turn",
-    "persona",
-    "history",
-    "reference",
-    "response",
-    "gold_label",
-    "selected_index",
-    "selected_sentence",
-    "scores",
-    "contradiction",
-    "time_s",
-}
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +45,7 @@ def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path
     assert config["model"] == str(tiny_lm) and config["generation"]["max_new_tokens"] == 6
     rows = [json.loads(line) for line in (run_dir / "outputs.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["demo-001-0", "demo-001-1", "demo-001-2", "demo-001-3"]
-    assert all(set(r) == OUTPUT_KEYS for r in rows)
+    assert all(set(r) == OUTPUT_ROW_KEYS for r in rows)
     assert all(
         len(r["contradiction"]) == len(r["persona"]) and len(r["scores"]) == len(r["persona"]) + 1 for r in rows
     )

@@ -1,6 +1,7 @@
 """Tests for pal_core/generate.py: batched generation and each system on the tiny random LM (CPU)."""
 
 import pytest
+from palkit import OUTPUT_ROW_KEYS
 from palkit import TOY_EXAMPLES as EXAMPLES
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -17,22 +18,6 @@ from pal_core.generate import (
     select_then_generate,
 )
 from pal_core.select import Selection, get_selector
-
-ROW_KEYS = {
-    "id",
-    "dialogue_id",
-    "turn",
-    "persona",
-    "history",
-    "reference",
-    "response",
-    "gold_label",
-    "selected_index",
-    "selected_sentence",
-    "scores",
-    "contradiction",
-    "time_s",
-}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +76,7 @@ def test_each_system_produces_run_rows(lm, name):
     selector = get_selector("oracle") if name == "select_then_generate" else None
     rows = run_system(name, EXAMPLES, model, tokenizer, GenerationConfig(max_new_tokens=6), selector=selector)
     assert [r["id"] for r in rows] == ["d1:0", "d2:0", "d3:0"]
-    assert all(set(r) == ROW_KEYS for r in rows)
+    assert all(set(r) == OUTPUT_ROW_KEYS for r in rows)
     assert rows[1]["reference"] == "i am a nurse ." and rows[1]["turn"] == 1 and rows[1]["gold_label"] == [2, 0]
     assert all(r["time_s"] > 0 for r in rows)
     if name in ("persona_free", "full_persona"):
