@@ -7,7 +7,7 @@ import typer
 from tqdm import tqdm
 
 from pal_core import data
-from pal_core.errors import DataFormatError
+from pal_core.errors import ConfigError, DataFormatError
 
 FmtOption = Annotated[
     str | None,
@@ -75,6 +75,7 @@ def convert(
         str | None, typer.Option(help="Output format, pal or jsonl; from the output name (.json -> pal) if unset.")
     ] = None,
     history_window: WindowOption = 3,
+    limit: Annotated[int | None, typer.Option(help="Write only the first N examples (N >= 1).")] = None,
 ) -> None:
     """Rewrite a dialogue file as PAL JSON or our JSONL (unlabelled examples get a null persona_label in PAL)."""
     if fmt_out is None:
@@ -84,7 +85,9 @@ def convert(
             raise DataFormatError(
                 f"{dst}: expected an output name ending in .json or .jsonl (or pass --fmt-out), got {dst.name!r}"
             )
-    examples = _read(src, fmt_in, history_window)
+    if limit is not None and limit < 1:
+        raise ConfigError(f"pal data convert: expected --limit >= 1, got {limit}")
+    examples = _read(src, fmt_in, history_window)[:limit]
     data.write_examples(examples, dst, fmt=fmt_out)
     print(f"wrote {len(examples):,} examples to {dst} ({fmt_out})")
 

@@ -80,3 +80,12 @@ def test_stats_real_convai2(shared_data, capsys):
     assert main(["data", "stats", str(shared_data / "convai2/valid_self_original_no_cands.txt.gz")]) == 0
     out = capsys.readouterr().out
     assert "examples: 7,801\n" in out and "dialogues: 1,000\n" in out and "unlabelled: 7,801 (100.0%)" in out
+
+
+def test_convert_limit_keeps_the_first_examples(tmp_path, capsys):
+    dst = tmp_path / "first.jsonl"
+    assert main(["data", "convert", str(demo_examples_path()), str(dst), "--limit", "5"]) == 0
+    assert "wrote 5 examples" in capsys.readouterr().out
+    assert [e.id for e in load_examples(dst)] == [e.id for e in load_examples(demo_examples_path())[:5]]
+    assert main(["data", "convert", str(demo_examples_path()), str(dst), "--limit", "0"]) == 2
+    assert "expected --limit >= 1, got 0" in capsys.readouterr().err
