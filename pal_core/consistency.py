@@ -61,7 +61,7 @@ class ConsistencyConfig:
     max_steps: int = field(default=-1, metadata={"help": "Stop after this many steps; -1 = run all epochs."})
     freeze_embeddings: bool = field(default=True, metadata={"help": "Keep the word embeddings fixed (faster)."})
     swap_augment: bool = field(
-        default=False,
+        default=True,
         metadata={"help": "Also train on every pair with its two sentences swapped (DNLI relations are symmetric)."},
     )
     seed: int = field(default=0, metadata={"help": "Seed for shuffling and the new head's initialisation."})

@@ -325,6 +325,12 @@ def _read_outputs(path: Path) -> list[dict]:
     return rows
 
 
+def _default_consistency_dir() -> Path:
+    from pal_core.consistency import default_model_dir  # torch + transformers: imported only when scoring
+
+    return default_model_dir()
+
+
 def rescore_run(run_dir: str | Path, consistency_model: str | None = None) -> dict:
     """Recompute a run's metrics from its outputs.jsonl (e.g. after retraining the consistency model), without
     generating again; rewrites metrics.json and the outputs' contradiction probabilities, keeps the generation's
@@ -338,7 +344,7 @@ def rescore_run(run_dir: str | Path, consistency_model: str | None = None) -> di
     metrics["wall_time_s"] = old.get("wall_time_s")
     metrics["rescored"] = {
         "at": datetime.now(UTC).isoformat(),
-        "consistency_model": str(consistency_model or "default"),
+        "consistency_model": str(consistency_model or _default_consistency_dir()),
         "c_score_before": old.get("c_score"),
     }
     _write_jsonl(rows, run_dir / "outputs.jsonl")
