@@ -1,0 +1,126 @@
+"""Generation throughput: plain Hugging Face `model.generate` (prompts in input order, one padded batch after another)
+against the path `pal evaluate` and `pal sample-rejected` use (`pal_core.generate.generate_texts`), on the same
+rendered prompts, greedy. Prints one line per (system, batch size): responses/s, new tokens/s, peak GPU memory, the
+ratio to the baseline at that batch size, and the share of replies equal to the baseline's.
+
+    python bench/gen_bench.py --n 512 --batch-sizes 1 64 512               # default LM (SmolLM2-135M), auto device
+    python bench/gen_bench.py --tiny --n 64 --batch-sizes 8 32 --device cpu  # random 2-layer Llama, seconds on CPU
+
+Prompts: the PAL generate prompt (gold persona sentence highlighted, or persona-free when the gold label is "none")
+for the first --n examples of --data (default: the bundled demo set, repeated as needed).
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pal_core import models, prompts  # noqa: E402
+from pal_core.data import demo_examples_path, load_examples  # noqa: E402
+from pal_core.generate import GenerationConfig, _clean, _eos_ids, generate_texts  # noqa: E402
+
+
+def build_prompts(tokenizer, data: str | None, n: int) -> list[str]:
+    examples = load_examples(data or demo_examples_path())
+    examples = (examples * (n // len(examples) + 1))[:n]
+    texts = []
+    for ex in examples:
+        gold = ex.persona_label[0] if ex.persona_label and ex.persona_label[0] >= 0 else None
+        messages = (
+            prompts.generate_messages(ex.persona, ex.history, ex.persona[gold])
+            if gold is not None
+            else prompts.persona_free_messages(ex.history)
+        )
+        texts.append(prompts.render_prompt(tokenizer, messages))
+    return texts
+
+
+def tiny_model(device: str):
+    """A random 2-layer Llama with the default LM's tokenizer (real prompt lengths, a few MB of weights)."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(models.resolve_lm_path(None), local_files_only=True)
+    tokenizer.padding_side = "left"
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:  # save + reload: the same code path as a real checkpoint
+        LlamaForCausalLM(config).save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        return models.load_lm(tmp, device=device, dtype="float32")
+
+
+@torch.inference_mode()
+def baseline(model, tokenizer, texts: list[str], batch_size: int, max_new_tokens: int) -> list[str]:
+    """Plain `generate`: batches in input order, left padding, greedy."""
+    eos = _eos_ids(model, tokenizer)
+    replies = []
+    for start in range(0, len(texts), batch_size):
+        enc = tokenizer(texts[start : start + batch_size], return_tensors="pt", padding=True,
+                        padding_side="left", add_special_tokens=False).to(model.device)  # fmt: skip
+        out = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False,
+                             pad_token_id=tokenizer.pad_token_id)  # fmt: skip
+        replies += [_clean(ids, tokenizer, eos) for ids in out[:, enc["input_ids"].shape[1] :].tolist()]
+    return replies
+
+
+def timed(fn, model) -> tuple[list[str], float, float | None]:
+    cuda = model.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    began = time.perf_counter()
+    replies = fn()
+    if cuda:
+        torch.cuda.synchronize()
+    peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
+    return replies, time.perf_counter() - began, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="LM name or path (default: the offline SmolLM2-135M)")
+    parser.add_argument("--tiny", action="store_true", help="a random 2-layer Llama instead of --model")
+    parser.add_argument("--data", default=None, help="examples file (default: the bundled demo set)")
+    parser.add_argument("--n", type=int, default=256, help="prompts")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32])
+    parser.add_argument("--max-new-tokens", type=int, default=40)
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
+    parser.add_argument("--dtype", default=None, help="float32 / bfloat16 (default: bf16 on CUDA, fp32 on CPU)")
+    args = parser.parse_args()
+
+    model, tokenizer = tiny_model(args.device) if args.tiny else models.load_lm(args.model, device=args.device,
+                                                                                 dtype=args.dtype)  # fmt: skip
+    texts = build_prompts(tokenizer, args.data, args.n)
+    mean_len = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts) / len(texts)
+    print(f"# {'tiny random Llama' if args.tiny else args.model or models.DEFAULT_LM} on {model.device} "
+          f"({model.dtype}), {len(texts)} prompts of {mean_len:.0f} tokens on average, "
+          f"{args.max_new_tokens} new tokens, greedy")  # fmt: skip
+    print("system\tbatch\tresponses/s\tnew tokens/s\tpeak GiB\tx baseline\tequal to baseline")
+    for batch in args.batch_sizes:
+        cfg = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=batch)
+        runs = {
+            "hf_generate": lambda b=batch: baseline(model, tokenizer, texts, b, args.max_new_tokens),
+            "pal_generate": lambda c=cfg: generate_texts(model, tokenizer, texts, c),
+        }
+        reference, base_rate = None, None
+        for name, fn in runs.items():
+            replies, seconds, peak = timed(fn, model)
+            new_tokens = sum(len(tokenizer(r, add_special_tokens=False)["input_ids"]) + 1 for r in replies)
+            rate = len(replies) / seconds
+            reference, base_rate = (replies, rate) if reference is None else (reference, base_rate)
+            equal = sum(a == b for a, b in zip(replies, reference, strict=True)) / len(replies)
+            peak_text = f"{peak:.2f}" if peak is not None else "n/a"
+            print(f"{name}\t{batch}\t{rate:.1f}\t{new_tokens / seconds:.0f}\t{peak_text}\t{rate / base_rate:.2f}\t"
+                  f"{equal:.3f}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
