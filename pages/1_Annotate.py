@@ -81,9 +81,8 @@ def undo(session) -> int | None:
 
 def response_column(side: str, item: dict) -> None:
     i, persona = item["item_id"], item["persona"]
-    st.subheader(f"Response {side.upper()}")
-    with st.container(border=True):
-        st.text(item[f"response_{side}"])
+    box = st.container(border=True)  # label and reply in one plain-text element: fewer elements to draw per item
+    box.text(f"Response {side.upper()}\n\n{item[f'response_{side}']}")
     st.segmented_control(
         "Persona consistency (1 = contradicts, 5 = fully consistent)",
         [1, 2, 3, 4, 5],

@@ -73,7 +73,8 @@ def test_dialogue_text_renders_literally(db_url, tmp_path):
     at = page("pages/1_Annotate.py", "alice", "annotator").run()
     at.selectbox(key="annotate_project").set_value(project_id).run()
     texts = [t.value for t in at.text]
-    assert XSS in texts  # shown by st.text: no HTML, no Markdown
+    # shown by st.text (no HTML, no Markdown), after its side's label
+    assert f"Response A\n\n{XSS}" in texts or f"Response B\n\n{XSS}" in texts
     assert "1. I like **tea**.\n2. <b>I have dogs</b>" in texts  # one plain-text block per persona
     assert "Partner: hello <i>there</i>" in texts
     assert not any("onerror" in m.value for m in at.markdown)
