@@ -31,8 +31,8 @@ COMMON="--limit 100 --num_train_epochs 1 --per_device_train_batch_size 8 --learn
 # 3. Evaluation on the first 300 validation turns, greedy, 32 new tokens.
 EV="--data $D/pal_format/valid_output.json.gz --limit 300 --max_new_tokens 32 --batch_size 32 --device cpu ${CONS:+--consistency_model $CONS}"
 ev() { local name=$1; shift; [ -f $OUT/$name/metrics.json ] || pal evaluate --output_dir $OUT/$name $EV "$@"; stamp "eval_$name"; }
-ev trained_sft_full_persona --system full_persona --model $R/sft_baseline
-ev trained_stage1_stg --system select_then_generate --selector lm --model $R/sft_mixture
-ev trained_pal_stg --system select_then_generate --selector lm --model $R/pal_dpo
-ev trained_pal_gold_persona --system gold_persona --model $R/pal_dpo
+ev sft_full_persona --system full_persona --model $R/sft_baseline
+ev stage1_stg --system select_then_generate --selector lm --model $R/sft_mixture
+ev pal_stg --system select_then_generate --selector lm --model $R/pal_dpo
+ev pal_gold_persona --system gold_persona --model $R/pal_dpo
 pal compare $OUT/*/ | tee $OUT/compare.md
