@@ -289,7 +289,10 @@ _FIELD_TYPES = {f.name: f.type for f in fields(Example)}
 _REQUIRED = ("id", "persona", "history", "response")
 
 
-def _read_jsonl(path: Path, window: int | None) -> Iterator[Example]:
+def iter_json_lines(path: str | Path) -> Iterator[tuple[str, int, dict]]:
+    """(`path:line` for messages, line number, object) for each non-blank line of a JSON Lines file (.gz too);
+    a line that is not a JSON object raises DataFormatError naming the file and line."""
+    path = Path(path)
     for lineno, line in _lines(path):
         if not line.strip():
             continue
@@ -300,6 +303,11 @@ def _read_jsonl(path: Path, window: int | None) -> Iterator[Example]:
             raise DataFormatError(f"{where}: expected a JSON object, got invalid JSON ({e.msg})") from e
         if not isinstance(row, dict):
             raise DataFormatError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        yield where, lineno, row
+
+
+def _read_jsonl(path: Path, window: int | None) -> Iterator[Example]:
+    for where, _, row in iter_json_lines(path):
         unknown = sorted(set(row) - set(_FIELD_TYPES))
         missing = [k for k in _REQUIRED if k not in row]
         if unknown or missing:

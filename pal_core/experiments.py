@@ -307,34 +307,22 @@ def _read_outputs(path: Path) -> list[dict]:
     if not path.is_file():
         raise ConfigError(f"rescore: expected a run directory with outputs.jsonl, got no {path}")
     rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise DataFormatError(f"{path}:{number}: expected a JSON object, got invalid JSON ({e.msg})") from None
-        missing = [k for k in RESCORE_KEYS if not isinstance(row, dict) or k not in row]
+    for where, _, row in data.iter_json_lines(path):
+        missing = [k for k in RESCORE_KEYS if k not in row]
         if missing:
-            raise DataFormatError(
-                f"{path}:{number}: expected the keys {', '.join(RESCORE_KEYS)}, got no {missing[0]!r}"
-            )
+            raise DataFormatError(f"{where}: expected the keys {', '.join(RESCORE_KEYS)}, got no {missing[0]!r}")
         rows.append(row)
     if not rows:
         raise DataFormatError(f"{path}: expected at least one output line, got none")
     return rows
 
 
-def _default_consistency_dir() -> Path:
-    from pal_core.consistency import default_model_dir  # torch + transformers: imported only when scoring
-
-    return default_model_dir()
-
-
 def rescore_run(run_dir: str | Path, consistency_model: str | None = None) -> dict:
     """Recompute a run's metrics from its outputs.jsonl (e.g. after retraining the consistency model), without
     generating again; rewrites metrics.json and the outputs' contradiction probabilities, keeps the generation's
     wall time. Returns the new metrics."""
+    from pal_core.consistency import default_model_dir  # torch + transformers: imported only when scoring
+
     run_dir = Path(run_dir)
     rows = _read_outputs(run_dir / "outputs.jsonl")
     consistency = load_consistency(consistency_model, required=True)
@@ -344,7 +332,7 @@ def rescore_run(run_dir: str | Path, consistency_model: str | None = None) -> di
     metrics["wall_time_s"] = old.get("wall_time_s")
     metrics["rescored"] = {
         "at": datetime.now(UTC).isoformat(),
-        "consistency_model": str(consistency_model or _default_consistency_dir()),
+        "consistency_model": str(consistency_model or default_model_dir()),
         "c_score_before": old.get("c_score"),
     }
     _write_jsonl(rows, run_dir / "outputs.jsonl")

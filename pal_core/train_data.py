@@ -14,7 +14,7 @@ from typing import IO
 import datasets
 
 from pal_core import prompts
-from pal_core.data import Example
+from pal_core.data import Example, iter_json_lines
 from pal_core.errors import DataFormatError, UnknownNameError
 
 logger = logging.getLogger(__name__)
@@ -153,22 +153,14 @@ def load_preferences(path: str | Path) -> list[dict]:
         raise DataFormatError(f"{path.resolve()}: expected a preference JSONL file, got no such file")
     records: list[dict] = []
     first_line: dict[str, int] = {}
-    with _open_text(path, "r") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}:{lineno}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataFormatError(f"{where}: expected a JSON object, got invalid JSON ({e.msg})") from e
-            check_preference(record, where)
-            if record["id"] in first_line:
-                raise DataFormatError(
-                    f"{where}: expected a unique 'id', got {record['id']!r} (also on line {first_line[record['id']]})"
-                )
-            first_line[record["id"]] = lineno
-            records.append(record)
+    for where, lineno, record in iter_json_lines(path):
+        check_preference(record, where)
+        if record["id"] in first_line:
+            raise DataFormatError(
+                f"{where}: expected a unique 'id', got {record['id']!r} (also on line {first_line[record['id']]})"
+            )
+        first_line[record["id"]] = lineno
+        records.append(record)
     if not records:
         raise DataFormatError(f"{path}: expected at least one preference record, got none")
     return records
