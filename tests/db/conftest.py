@@ -8,7 +8,6 @@ backend, so tests stay fast even though passwords are hashed with argon2.
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 from dbkit import N_DIALOGUES, PASSWORD, SYSTEMS, USERS, write_run  # noqa: F401
 from sqlalchemy import create_engine, func, select, text
+from testkit import free_port
 
 from db import store
 from db.models import Base
@@ -33,12 +33,6 @@ def _fill_template(url: str, runs_dir: Path) -> None:
     factory.kw["bind"].dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def pg_server():
     """(URL, template rows) of a database on a throwaway PostgreSQL server; skips when the binaries are absent."""
@@ -53,7 +47,7 @@ def pg_server():
     if as_postgres:
         shutil.chown(root, "postgres")
         shutil.chown(sock, "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         [
             *as_postgres,

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from testkit import free_port
 
 from db import store
 from db.session import make_session_factory, upgrade_db
@@ -51,12 +51,6 @@ N_SUBMITS = 5  # judgements timed for the submit -> next item median
 TIMEOUT_MS = 60_000  # first loads import pandas/plotly/torch on a shared 2-core machine
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _seed(url: str, folder: Path) -> None:
     """Demo data plus a one-item project whose first reply carries HTML and Markdown."""
     upgrade_db(url)
@@ -81,7 +75,7 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e")
     db_url = f"sqlite:///{folder / 'pal.db'}"
     _seed(db_url, folder)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PAL_DB_URL": db_url}
     log = (folder / "streamlit.log").open("w")
     process = subprocess.Popen(

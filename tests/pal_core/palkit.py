@@ -76,3 +76,17 @@ def build_tiny_classifier(path: Path) -> Path:
     torch.manual_seed(0)
     BertForSequenceClassification(config).save_pretrained(path)
     return path
+
+
+# Four one-turn examples over one persona for the training tests (select + generate rows: 8 in the mixture).
+TRAIN_EXAMPLES = [
+    Example(id=f"d:{i}", persona=["i like tea .", "i have two dogs ."], history=["hello how are you ?"],
+            response=reply, persona_label=label)
+    for i, (reply, label) in enumerate(
+        [("i love tea !", (0,)), ("my dogs like music .", (1,)), ("yes i do .", (-1,)),
+         ("i have two dogs and cats .", (1,))]
+    )
+]  # fmt: skip
+# Trainer flags for tests: 2 tiny steps, no checkpoints, a high lr so 2 steps move the random weights.
+FAST_TRAIN_FLAGS = ["--max_steps", "2", "--per_device_train_batch_size", "2", "--learning_rate", "0.01",
+                    "--save_strategy", "no", "--disable_tqdm", "true"]  # fmt: skip

@@ -4,39 +4,14 @@ YAML config handling, on the tiny random Llama (CPU, max_steps=2)."""
 import json
 
 import pytest
+from palkit import FAST_TRAIN_FLAGS, TRAIN_EXAMPLES
 from trl import DPOConfig, SFTConfig
 
 from pal_core.cli import main
 from pal_core.cli_train import parse_config
-from pal_core.data import Example, write_examples
+from pal_core.data import write_examples
 from pal_core.train import PalDpoConfig, PalSftConfig, dpo_defaults, sft_defaults
 from pal_core.train_data import load_preferences
-
-PERSONA = ["i like tea .", "i have two dogs ."]
-EXAMPLES = [
-    Example(id=f"d:{i}", persona=PERSONA, history=["hello how are you ?"], response=reply, persona_label=label)
-    for i, (reply, label) in enumerate(
-        [
-            ("i love tea !", (0,)),
-            ("my dogs like music .", (1,)),
-            ("yes i do .", (-1,)),
-            ("i have two dogs and cats .", (1,)),
-        ]
-    )
-]
-# Tiny steps, no checkpoints, a high lr so 2 steps move the random weights.
-FAST = [
-    "--max_steps",
-    "2",
-    "--per_device_train_batch_size",
-    "2",
-    "--learning_rate",
-    "0.01",
-    "--save_strategy",
-    "no",
-    "--disable_tqdm",
-    "true",
-]
 
 
 def _summary(out: str) -> dict:
@@ -47,7 +22,7 @@ def _summary(out: str) -> dict:
 @pytest.fixture
 def data_file(tmp_path):
     path = tmp_path / "train.jsonl"
-    write_examples(EXAMPLES, path, fmt="jsonl")
+    write_examples(TRAIN_EXAMPLES, path, fmt="jsonl")
     return path
 
 
@@ -64,7 +39,7 @@ def test_cli_sft_sample_dpo_end_to_end(tiny_lm_copy, data_file, tmp_path, capsys
                 str(data_file),
                 "--output_dir",
                 str(sft_dir),
-                *FAST,
+                *FAST_TRAIN_FLAGS,
             ]
         )
         == 0
@@ -94,7 +69,17 @@ def test_cli_sft_sample_dpo_end_to_end(tiny_lm_copy, data_file, tmp_path, capsys
     assert summary["n_pairs"] == len(load_preferences(pairs)) > 0
     assert (
         main(
-            ["train", "dpo", "--model", str(sft_dir), "--train_file", str(pairs), "--output_dir", str(dpo_dir), *FAST]
+            [
+                "train",
+                "dpo",
+                "--model",
+                str(sft_dir),
+                "--train_file",
+                str(pairs),
+                "--output_dir",
+                str(dpo_dir),
+                *FAST_TRAIN_FLAGS,
+            ]
         )
         == 0
     )
@@ -110,7 +95,7 @@ def test_cli_yaml_config_then_flags_override(tiny_lm_copy, data_file, tmp_path, 
         f"num_train_epochs: 7\n"
     )
     out = tmp_path / "run"
-    assert main(["train", "sft", "--config", str(config), "--output_dir", str(out), *FAST]) == 0
+    assert main(["train", "sft", "--config", str(config), "--output_dir", str(out), *FAST_TRAIN_FLAGS]) == 0
     saved = json.loads((out / "train_config.json").read_text())
     assert saved["pal"]["tasks"] == ["full_persona"]
     assert saved["trainer"]["learning_rate"] == 0.01  # the flag wins over the file's 0.5

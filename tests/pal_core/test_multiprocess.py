@@ -3,35 +3,22 @@ processes (gloo DDP), so the path used on several GPUs never rots. Each launch s
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
 import pytest
+from palkit import FAST_TRAIN_FLAGS, TRAIN_EXAMPLES
+from testkit import free_port
 
-from pal_core.data import Example, write_examples
+from pal_core.data import write_examples
 
-EXAMPLES = [
-    Example(id=f"d:{i}", persona=["i like tea .", "i have two dogs ."], history=["hello how are you ?"],
-            response=reply, persona_label=label)
-    for i, (reply, label) in enumerate(
-        [("i love tea !", (0,)), ("my dogs like music .", (1,)), ("yes i do .", (-1,)), ("i have two dogs .", (1,))]
-    )
-]  # fmt: skip
 PAIR = {
     "prompt": [{"role": "user", "content": "hello how are you ?"}],
     "chosen": [{"role": "assistant", "content": "i love tea !"}],
     "rejected": [{"role": "assistant", "content": "yes i do ."}],
     "provenance": {"source": "rejected-sampling", "model": "tiny", "example_id": "d:0"},
 }
-FAST = ["--max_steps", "2", "--per_device_train_batch_size", "2", "--learning_rate", "0.01", "--save_strategy", "no",
-        "--disable_tqdm", "true", "--report_to", "none", "--use_cpu", "true"]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+FAST = [*FAST_TRAIN_FLAGS, "--report_to", "none", "--use_cpu", "true"]
 
 
 def _launch(args: list[str], tmp_path) -> subprocess.CompletedProcess:
@@ -39,7 +26,7 @@ def _launch(args: list[str], tmp_path) -> subprocess.CompletedProcess:
     torch.distributed launcher (its `--cpu` flag means one process), DDP over gloo, one torch thread per process."""
     launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
                 "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                "--main_process_port", str(_free_port()), "-m", "pal_core.cli"]  # fmt: skip
+                "--main_process_port", str(free_port()), "-m", "pal_core.cli"]  # fmt: skip
     env = {
         **os.environ,
         "CUDA_VISIBLE_DEVICES": "",
@@ -53,7 +40,7 @@ def _launch(args: list[str], tmp_path) -> subprocess.CompletedProcess:
 @pytest.mark.timeout(900)
 def test_sft_then_dpo_with_two_cpu_processes(tiny_lm_copy, tmp_path):
     data = tmp_path / "train.jsonl"
-    write_examples(EXAMPLES, data, fmt="jsonl")
+    write_examples(TRAIN_EXAMPLES, data, fmt="jsonl")
     sft_dir, dpo_dir, pairs = tmp_path / "sft", tmp_path / "dpo", tmp_path / "pairs.jsonl"
 
     done = _launch(["train", "sft", "--model", str(tiny_lm_copy), "--train_file", str(data),
