@@ -84,20 +84,30 @@ def timed(fn, model) -> tuple[list[str], float, float | None]:
     return replies, time.perf_counter() - began, peak
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def bench_parser(doc: str, n: int, batch_sizes: list[int]) -> argparse.ArgumentParser:
+    """The options every bench script of the LM shares: model, data, sizes, device."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="LM name or path (default: the offline SmolLM2-135M)")
     parser.add_argument("--tiny", action="store_true", help="a random 2-layer Llama instead of --model")
     parser.add_argument("--data", default=None, help="examples file (default: the bundled demo set)")
-    parser.add_argument("--n", type=int, default=256, help="prompts")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[32])
-    parser.add_argument("--max-new-tokens", type=int, default=40)
+    parser.add_argument("--n", type=int, default=n, help="prompts / examples")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=batch_sizes)
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: CUDA when available)")
     parser.add_argument("--dtype", default=None, help="float32 / bfloat16 (default: bf16 on CUDA, fp32 on CPU)")
+    return parser
+
+
+def bench_model(args: argparse.Namespace):
+    """(model, tokenizer) as the options ask: the tiny random Llama or a real LM."""
+    return tiny_model(args.device) if args.tiny else models.load_lm(args.model, device=args.device, dtype=args.dtype)
+
+
+def main() -> None:
+    parser = bench_parser(__doc__, 256, [32])
+    parser.add_argument("--max-new-tokens", type=int, default=40)
     args = parser.parse_args()
 
-    model, tokenizer = tiny_model(args.device) if args.tiny else models.load_lm(args.model, device=args.device,
-                                                                                 dtype=args.dtype)  # fmt: skip
+    model, tokenizer = bench_model(args)
     texts = build_prompts(tokenizer, args.data, args.n)
     mean_len = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts) / len(texts)
     print(f"# {'tiny random Llama' if args.tiny else args.model or models.DEFAULT_LM} on {model.device} "

@@ -59,6 +59,9 @@ class EvalConfig:
     threshold: float | None = field(default=None, metadata={"help": "Selector's none threshold (embedding, nli)."})
     select_batch_size: int = field(default=8, metadata={"help": "Examples per selector forward pass."})
     lm_mode: str = field(default="score", metadata={"help": "lm selector: 'score' or 'generate'."})
+    lm_prefix_cache: bool = field(
+        default=True, metadata={"help": "lm selector: run each select prompt once, score candidates on its cache."}
+    )
     # Scoring
     consistency_model: str | None = field(
         default=None, metadata={"help": "Consistency model dir; default its standard dir; missing = c_score null."}
@@ -96,7 +99,11 @@ class EvalConfig:
 
     def select_config(self) -> SelectConfig:
         return SelectConfig(
-            strategy=self.selector, threshold=self.threshold, batch_size=self.select_batch_size, lm_mode=self.lm_mode
+            strategy=self.selector,
+            threshold=self.threshold,
+            batch_size=self.select_batch_size,
+            lm_mode=self.lm_mode,
+            lm_prefix_cache=self.lm_prefix_cache,
         )
 
     def generation_config(self) -> GenerationConfig:

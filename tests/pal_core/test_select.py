@@ -36,9 +36,11 @@ def _naive_candidate_logprob(model, tokenizer, prompt: str, candidate: str) -> f
     return sum(logp[len(p) + j - 1, t].item() for j, t in enumerate(c)) / len(c)
 
 
-def test_lm_selector_scores_match_unbatched_likelihoods(lm):
+@pytest.mark.parametrize("prefix_cache", [True, False], ids=["shared-prefix", "plain"])
+def test_lm_selector_scores_match_unbatched_likelihoods(lm, prefix_cache):
     model, tokenizer = lm
-    selector = get_selector("lm", model=model, tokenizer=tokenizer, config=SelectConfig(batch_size=2))
+    config = SelectConfig(batch_size=2, lm_prefix_cache=prefix_cache)
+    selector = get_selector("lm", model=model, tokenizer=tokenizer, config=config)
     selections = selector.select(EXAMPLES)
     for ex, sel in zip(EXAMPLES, selections, strict=True):
         prompt = prompts.render_prompt(tokenizer, prompts.select_messages(ex.persona, ex.history))
@@ -61,6 +63,41 @@ def test_lm_selector_sum_reduction_differs_from_mean(lm):
     )[0]
     assert abs(sum(total.scores) - 1.0) < 1e-5
     assert total.scores != mean.scores
+
+
+@pytest.mark.parametrize("one_token_candidates", [False, True], ids=["lines", "one-token"])
+def test_lm_selector_shared_prefix_equals_plain_scoring(lm, monkeypatch, one_token_candidates):
+    model, tokenizer = lm
+    if one_token_candidates:  # every candidate a single token: only the prompt pass's last logits are needed
+        monkeypatch.setattr(prompts, "select_candidates", lambda persona: list("abcdefg"[: len(persona) + 1]))
+    runs = {
+        shared: get_selector(
+            "lm",
+            model=model,
+            tokenizer=tokenizer,
+            config=SelectConfig(batch_size=3, lm_reduction="sum", lm_prefix_cache=shared),
+        ).select(EXAMPLES)
+        for shared in (True, False)
+    }
+    for fast, plain in zip(runs[True], runs[False], strict=True):
+        assert fast.index == plain.index
+        assert torch.allclose(torch.tensor(fast.scores), torch.tensor(plain.scores), atol=1e-4)
+
+
+def test_lm_selector_without_a_cache_takes_the_plain_path(lm):
+    model, tokenizer = lm
+
+    class NoCacheModel:  # a model whose forward returns no reorderable KV cache
+        device = model.device
+
+        def __call__(self, **kwargs):
+            out = model(**kwargs)
+            out.past_key_values = None
+            return out
+
+    fast = get_selector("lm", model=NoCacheModel(), tokenizer=tokenizer).select(EXAMPLES)
+    plain = get_selector("lm", model=model, tokenizer=tokenizer, config=SelectConfig(lm_prefix_cache=False))
+    assert [s.scores for s in fast] == [s.scores for s in plain.select(EXAMPLES)]
 
 
 def test_lm_selector_generate_mode_parses_the_generation(lm):
