@@ -49,6 +49,9 @@ def train_consistency_command(
     max_steps: Annotated[int, _opt("max_steps")] = _CFG["max_steps"].default,
     freeze_embeddings: Annotated[bool, _opt("freeze_embeddings")] = _CFG["freeze_embeddings"].default,
     swap_augment: Annotated[bool, _opt("swap_augment")] = _CFG["swap_augment"].default,
+    silver: Annotated[str, _opt("silver")] = _CFG["silver"].default,
+    silver_limit: Annotated[int, _opt("silver_limit")] = _CFG["silver_limit"].default,
+    silver_contradictions: Annotated[bool, _opt("silver_contradictions")] = _CFG["silver_contradictions"].default,
     seed: Annotated[int, _opt("seed")] = _CFG["seed"].default,
     threads: Annotated[int, typer.Option(help="torch CPU threads; 0 = torch's default.")] = 0,
 ) -> None:
@@ -64,6 +67,9 @@ def train_consistency_command(
         max_steps=max_steps,
         freeze_embeddings=freeze_embeddings,
         swap_augment=swap_augment,
+        silver=silver,
+        silver_limit=silver_limit,
+        silver_contradictions=silver_contradictions,
         seed=seed,
         output_dir=output_dir,
     )

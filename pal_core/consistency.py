@@ -64,6 +64,16 @@ class ConsistencyConfig:
         default=True,
         metadata={"help": "Also train on every pair with its two sentences swapped (DNLI relations are symmetric)."},
     )
+    silver: str = field(
+        default="",
+        metadata={"help": "JSON [[persona sentence, response], ...] entailment pairs (train dialogues only) to add."},
+    )
+    silver_limit: int = field(
+        default=4000, metadata={"help": "Silver pairs per class: entail, mismatched neutral, negated contradict."}
+    )
+    silver_contradictions: bool = field(
+        default=False, metadata={"help": "Also add rule-negated contradiction pairs (lowered dev accuracy)."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed for shuffling and the new head's initialisation."})
     output_dir: str = field(default="", metadata={"help": "Where the model is saved; '' = default_model_dir()."})
 
@@ -75,6 +85,8 @@ class ConsistencyConfig:
                 raise ConfigError(f"ConsistencyConfig.{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.lr < 1:
             raise ConfigError(f"ConsistencyConfig.lr must be in (0, 1), got {self.lr}")
+        if self.silver_limit < 1:
+            raise ConfigError(f"ConsistencyConfig.silver_limit must be >= 1, got {self.silver_limit}")
         if self.max_steps == 0 or self.max_steps < -1:
             raise ConfigError(f"ConsistencyConfig.max_steps must be -1 or >= 1, got {self.max_steps}")
 
@@ -262,6 +274,15 @@ def train_consistency(train_pairs: list[NliPair], dev_pairs: list[NliPair], cfg:
         raise PalError("train_consistency: expected at least one training pair, got none")
     start_time = time.time()
     torch.manual_seed(cfg.seed)
+    n_gold = len(train_pairs)
+    if cfg.silver:
+        from pal_core import silver  # imported here: silver builds on this module's NliPair
+
+        extra = silver.load_entailed_pairs(cfg.silver)
+        train_pairs = train_pairs + silver.silver_pairs(
+            extra, cfg.silver_limit, contradictions=cfg.silver_contradictions, seed=cfg.seed
+        )
+    n_silver = len(train_pairs) - n_gold
     if cfg.swap_augment:
         # DNLI labels relate two sentences' triples (same / unrelated / contradicting), so they hold either way round.
         train_pairs = train_pairs + [NliPair(p.response, p.persona, p.label) for p in train_pairs]
@@ -315,6 +336,8 @@ def train_consistency(train_pairs: list[NliPair], dev_pairs: list[NliPair], cfg:
             "dev": record.get("dev"),
             "history": history,
             "n_train": len(train_pairs),
+            "n_train_gold": n_gold,
+            "n_train_silver": n_silver,
             "n_dev": len(dev_pairs),
             "steps": step,
             "wall_time_s": round(time.time() - start_time, 1),
