@@ -52,6 +52,7 @@ def train_consistency_command(
     silver: Annotated[str, _opt("silver")] = _CFG["silver"].default,
     silver_limit: Annotated[int, _opt("silver_limit")] = _CFG["silver_limit"].default,
     silver_contradictions: Annotated[bool, _opt("silver_contradictions")] = _CFG["silver_contradictions"].default,
+    balance_classes: Annotated[bool, _opt("balance_classes")] = _CFG["balance_classes"].default,
     seed: Annotated[int, _opt("seed")] = _CFG["seed"].default,
     threads: Annotated[int, typer.Option(help="torch CPU threads; 0 = torch's default.")] = 0,
 ) -> None:
@@ -70,6 +71,7 @@ def train_consistency_command(
         silver=silver,
         silver_limit=silver_limit,
         silver_contradictions=silver_contradictions,
+        balance_classes=balance_classes,
         seed=seed,
         output_dir=output_dir,
     )

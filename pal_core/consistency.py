@@ -74,6 +74,9 @@ class ConsistencyConfig:
     silver_contradictions: bool = field(
         default=False, metadata={"help": "Also add rule-negated contradiction pairs (lowered dev accuracy)."}
     )
+    balance_classes: bool = field(
+        default=False, metadata={"help": "Weight the loss by inverse class frequency (for unbalanced training pairs)."}
+    )
     seed: int = field(default=0, metadata={"help": "Seed for shuffling and the new head's initialisation."})
     output_dir: str = field(default="", metadata={"help": "Where the model is saved; '' = default_model_dir()."})
 
@@ -299,6 +302,7 @@ def train_consistency(train_pairs: list[NliPair], dev_pairs: list[NliPair], cfg:
         # The word-embedding matrix is half of MiniLM's weights; its dense AdamW update dominates a CPU step.
         clf.model.get_input_embeddings().weight.requires_grad_(False)
     params = [p for p in clf.model.parameters() if p.requires_grad]
+    class_weight = _class_weights(train_pairs).to(clf.device) if cfg.balance_classes else None
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.01)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * total), total)
     history, step = [], 0
@@ -311,7 +315,7 @@ def train_consistency(train_pairs: list[NliPair], dev_pairs: list[NliPair], cfg:
         for batch in _length_batches(train_pairs, cfg.batch_size, rng):
             inputs = _encode(clf.tokenizer, [(p.persona, p.response) for p in batch], cfg.max_length).to(clf.device)
             labels = torch.tensor([p.label + 1 for p in batch], device=clf.device)
-            loss = clf.model(**inputs, labels=labels).loss
+            loss = torch.nn.functional.cross_entropy(clf.model(**inputs).logits, labels, weight=class_weight)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
@@ -349,6 +353,12 @@ def train_consistency(train_pairs: list[NliPair], dev_pairs: list[NliPair], cfg:
             break
     progress.close()
     return metrics
+
+
+def _class_weights(pairs: list[NliPair]) -> torch.Tensor:
+    """Per-class loss weights n / (3 * n_class), CLASS_NAMES order: each class then counts as much in total."""
+    counts = torch.bincount(torch.tensor([p.label + 1 for p in pairs]), minlength=len(CLASS_NAMES)).float()
+    return len(pairs) / (len(CLASS_NAMES) * counts.clamp(min=1))
 
 
 def _save(clf: ConsistencyModel, output_dir: Path, metrics: dict) -> None:

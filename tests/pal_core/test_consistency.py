@@ -13,6 +13,7 @@ from pal_core.cli import main
 from pal_core.consistency import (
     ConsistencyConfig,
     ConsistencyModel,
+    _class_weights,
     default_model_dir,
     evaluate_pairs,
     load_nli_pairs,
@@ -108,6 +109,17 @@ def test_swap_augment_trains_on_both_orders(tiny_bert, nli_file, tmp_path):
     metrics = train_consistency(pairs, [], cfg)
     assert (metrics["n_train"], metrics["steps"], metrics["dev_accuracy"]) == (20, 4, None)  # 10 pairs + 10 swapped
     assert json.loads((tmp_path / "metrics.json").read_text())["config"]["swap_augment"] is True
+
+
+def test_balance_classes_weights_the_loss_by_inverse_frequency(tiny_bert, nli_file, tmp_path):
+    pairs = load_nli_pairs(nli_file)  # 3 contradict, 3 neutral, 4 entail
+    assert torch.allclose(_class_weights(pairs), torch.tensor([10 / 9, 10 / 9, 10 / 12]))
+    runs = {}
+    for balance in (False, True):
+        cfg = ConsistencyConfig(model=str(tiny_bert), epochs=1, batch_size=10, swap_augment=False, lr=0.01,
+                                balance_classes=balance, output_dir=str(tmp_path / str(balance)))  # fmt: skip
+        runs[balance] = train_consistency(pairs, [], cfg)["history"][0]["train_loss"]
+    assert runs[True] != pytest.approx(runs[False], abs=1e-6)  # the same batch, a differently weighted loss
 
 
 def test_load_round_trip_reproduces_dev_metrics(trained, nli_file):
