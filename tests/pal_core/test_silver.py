@@ -73,7 +73,7 @@ def test_load_entailed_pairs_names_file_and_entry(tmp_path, content, message):
 
 def test_silver_pairs_mix_classes_without_self_matches():
     pairs = [(p.replace(".", " ."), r) for p, r in ENTAILED]
-    silver = silver_pairs(pairs, 3, seed=1)
+    silver = silver_pairs(pairs, 3, contradictions=True, seed=1)
     counts = Counter(p.label for p in silver)
     assert counts == {1: 3, 0: 3, -1: 3}
     entailed = {p.persona: p.response for p in silver if p.label == 1}
@@ -82,8 +82,8 @@ def test_silver_pairs_mix_classes_without_self_matches():
             assert pair.persona in entailed and pair.response != dict(pairs)[pair.persona]
         if pair.label == -1:  # a rule-negated sentence with the response that entails the original
             assert any(negate_sentence(p) == pair.persona and r == pair.response for p, r in pairs)
-    assert silver == silver_pairs(pairs, 3, seed=1)  # deterministic for a seed
-    assert Counter(p.label for p in silver_pairs(pairs, 3, contradictions=False)) == {1: 3, 0: 3}
+    assert silver == silver_pairs(pairs, 3, contradictions=True, seed=1)  # deterministic for a seed
+    assert Counter(p.label for p in silver_pairs(pairs, 3)) == {1: 3, 0: 3}  # contradictions are off by default
 
 
 def test_train_consistency_adds_silver_pairs(tmp_path):
@@ -92,7 +92,7 @@ def test_train_consistency_adds_silver_pairs(tmp_path):
     tiny = build_tiny_classifier(tmp_path / "tiny")
     gold = [NliPair("i like tea .", "i love tea .", 1), NliPair("i like tea .", "i hate tea .", -1)]
     cfg = ConsistencyConfig(model=str(tiny), epochs=1, batch_size=4, swap_augment=False, silver=str(silver_file),
-                            silver_limit=2, output_dir=str(tmp_path / "out"))  # fmt: skip
+                            silver_limit=2, silver_contradictions=True, output_dir=str(tmp_path / "out"))  # fmt: skip
     metrics = train_consistency(gold, [], cfg)
     assert (metrics["n_train_gold"], metrics["n_train_silver"], metrics["n_train"]) == (2, 6, 8)
     assert metrics["config"]["silver"] == str(silver_file)
