@@ -95,7 +95,9 @@ def demo_runs_dir() -> Path:
     return DEMO_DIR / "runs"
 
 
-def _open_text(path: Path) -> IO[str]:
+def open_text(path: Path) -> IO[str]:
+    """A text reader of `path`, gunzipping when its first bytes say gzip (whatever its name); a missing file raises
+    DataFormatError."""
     if not path.is_file():
         raise DataFormatError(f"{path.resolve()}: expected a data file, but no such file exists")
     with path.open("rb") as raw:
@@ -105,7 +107,7 @@ def _open_text(path: Path) -> IO[str]:
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without newline); undecodable bytes become a DataFormatError."""
-    with _open_text(path) as f:
+    with open_text(path) as f:
         lineno = 0
         try:
             for lineno, line in enumerate(f, start=1):
@@ -245,7 +247,7 @@ def _str_list(value: object, where: str, name: str) -> list[str]:
 def _read_pal(path: Path, window: int | None) -> Iterator[Example]:
     source = _base_name(path)
     try:
-        with _open_text(path) as f:
+        with open_text(path) as f:
             data = json.load(f)
     except json.JSONDecodeError as e:
         raise DataFormatError(f"{path}:{e.lineno}: expected a JSON list of records, got invalid JSON ({e.msg})") from e

@@ -10,7 +10,6 @@ extra pairs:
 Never build them from a file of evaluation dialogues: they would leak into C-score.
 """
 
-import gzip
 import itertools
 import json
 import random
@@ -18,6 +17,7 @@ import re
 from pathlib import Path
 
 from pal_core.consistency import NliPair
+from pal_core.data import open_text
 from pal_core.errors import DataFormatError
 
 _COPULA = re.compile(r"\b(am|is|are|was|were)\b")
@@ -43,11 +43,10 @@ _NOT_A_VERB = {
 def load_entailed_pairs(path: str | Path) -> list[tuple[str, str]]:
     """Read a JSON list (.gz ok) of `[persona sentence, response]` pairs; a bad entry names its file and index."""
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as f:
+        with open_text(path) as f:
             raw = json.load(f)
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataFormatError(f"{path}: expected a JSON list of [persona sentence, response] pairs: {exc}") from exc
     if not isinstance(raw, list) or not raw:
         raise DataFormatError(f"{path}: expected a non-empty JSON list of [persona sentence, response] pairs")
