@@ -25,11 +25,15 @@ from pal_core.data import demo_examples_path, load_examples  # noqa: E402
 from pal_core.generate import GenerationConfig, _clean, _eos_ids, generate_texts  # noqa: E402
 
 
-def build_prompts(tokenizer, data: str | None, n: int) -> list[str]:
+def bench_examples(data: str | None, n: int) -> list:
+    """The first n examples of `data` (default: the bundled demo set, repeated as needed)."""
     examples = load_examples(data or demo_examples_path())
-    examples = (examples * (n // len(examples) + 1))[:n]
+    return (examples * (n // len(examples) + 1))[:n]
+
+
+def build_prompts(tokenizer, data: str | None, n: int) -> list[str]:
     texts = []
-    for ex in examples:
+    for ex in bench_examples(data, n):
         gold = ex.persona_label[0] if ex.persona_label and ex.persona_label[0] >= 0 else None
         messages = (
             prompts.generate_messages(ex.persona, ex.history, ex.persona[gold])
@@ -102,6 +106,12 @@ def bench_model(args: argparse.Namespace):
     return tiny_model(args.device) if args.tiny else models.load_lm(args.model, device=args.device, dtype=args.dtype)
 
 
+def model_label(args: argparse.Namespace, model) -> str:
+    """What ran where, for a bench script's header line."""
+    name = "tiny random Llama" if args.tiny else args.model or models.DEFAULT_LM
+    return f"{name} on {model.device} ({model.dtype})"
+
+
 def main() -> None:
     parser = bench_parser(__doc__, 256, [32])
     parser.add_argument("--max-new-tokens", type=int, default=40)
@@ -110,8 +120,7 @@ def main() -> None:
     model, tokenizer = bench_model(args)
     texts = build_prompts(tokenizer, args.data, args.n)
     mean_len = sum(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts) / len(texts)
-    print(f"# {'tiny random Llama' if args.tiny else args.model or models.DEFAULT_LM} on {model.device} "
-          f"({model.dtype}), {len(texts)} prompts of {mean_len:.0f} tokens on average, "
+    print(f"# {model_label(args, model)}, {len(texts)} prompts of {mean_len:.0f} tokens on average, "
           f"{args.max_new_tokens} new tokens, greedy")  # fmt: skip
     print("system\tbatch\tresponses/s\tnew tokens/s\tpeak GiB\tx baseline\tequal to baseline")
     for batch in args.batch_sizes:

@@ -14,21 +14,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gen_bench import bench_model, bench_parser, timed  # noqa: E402
+from gen_bench import bench_examples, bench_model, bench_parser, model_label, timed  # noqa: E402
 
-from pal_core import models  # noqa: E402
-from pal_core.data import demo_examples_path, load_examples  # noqa: E402
 from pal_core.select import SelectConfig, get_selector  # noqa: E402
 
 
 def main() -> None:
     args = bench_parser(__doc__, 128, [8]).parse_args()
     model, tokenizer = bench_model(args)
-    examples = load_examples(args.data or demo_examples_path())
-    examples = (examples * (args.n // len(examples) + 1))[: args.n]
+    examples = bench_examples(args.data, args.n)
     n_cands = sum(len(ex.persona) + 1 for ex in examples)
-    print(f"# {'tiny random Llama' if args.tiny else args.model or models.DEFAULT_LM} on {model.device} "
-          f"({model.dtype}), {len(examples)} examples, {n_cands} candidate lines")  # fmt: skip
+    print(f"# {model_label(args, model)}, {len(examples)} examples, {n_cands} candidate lines")
     get_selector("lm", model=model, tokenizer=tokenizer).select(examples[:2])  # warm-up, not timed
     print("path\tbatch\texamples/s\tpeak GiB\tx plain\tsame choice\tmax |score diff|")
     for batch in args.batch_sizes:
