@@ -120,12 +120,15 @@ def _pair(
     chosen, rejected = (b_text, a_text) if chosen_side == "b" else (a_text, b_text)
     if not chosen.strip() or not rejected.strip() or chosen.strip() == rejected.strip():
         return None  # no training signal, and the preference format forbids it
+    # Unanswered (NULL) is missing, never "none": the annotators' answers decide (-1 = they said it uses none);
+    # only when nobody answered does the system's own selection stand in, and provenance says which it was.
     used = Counter(getattr(j, f"persona_used_{chosen_side}") for j, _ in agreeing)
-    used.pop(-1, None)
     used.pop(None, None)
-    index = used.most_common(1)[0][0] if used else None
-    if index is None:  # fall back to the system's own selection
+    if used:
+        index, sentence_source = used.most_common(1)[0][0], "annotators"
+    else:
         index = getattr(texts[getattr(item, f"response_{chosen_side}_id")], "selected_index", None)
+        sentence_source = "system" if index is not None else "unknown"
     sentence = dialogue.persona[index] if index is not None and 0 <= index < len(dialogue.persona) else None
     systems = {"chosen": names[chosen_side == "b"], "rejected": names[chosen_side == "a"]}
     provenance = {
@@ -139,6 +142,7 @@ def _pair(
         "n_judgements": n_all,
         "timestamps": [j.created_at.isoformat() for j, _ in agreeing],
         "decision": decision,
+        "persona_sentence_source": sentence_source,
     }
     if preference == "tie":
         provenance["tie"] = True
@@ -164,11 +168,14 @@ def export_preferences(
 ) -> list[dict]:
     """Preference pairs without `prompt` (docs/interfaces.md): {"id", "persona", "history", "persona_sentence",
     "chosen", "rejected" (texts), "provenance": {"source": "human", "project_id", "item_id", "dialogue_id",
-    "systems": {"chosen", "rejected"}, "annotator_ids", "agreement", "n_judgements", "timestamps", "decision"}}.
+    "systems": {"chosen", "rejected"}, "annotator_ids", "agreement", "n_judgements", "timestamps", "decision",
+    "persona_sentence_source" (annotators | system | unknown)}}.
 
     majority=True: one pair per item from the adjudication if any, else the strict majority (items without one are
     dropped); majority=False: one pair per judgement. agreement = share of the item's judgements that agree with
-    the decision. both_bad never makes a pair; ties are kept (A as chosen, provenance "tie": True) only when
+    the decision (None for an item with fewer than two judgements; min_agreement > 0 drops those).
+    persona_sentence: the annotators' majority answer for the chosen reply (unanswered = missing), else the
+    system's own selection. both_bad never makes a pair; ties are kept (A as chosen, provenance "tie": True) only when
     drop_ties=False; pairs whose two texts are equal or empty are left out.
     """
     require_role(session, actor, "viewer", allow_cli=True)
@@ -203,8 +210,10 @@ def export_preferences(
             if preference not in keep:
                 continue
             n_agree = sum(j.preference == preference for j, _ in judgements)
-            agreement = n_agree / len(judgements) if judgements else 1.0
-            if agreement < min_agreement:
+            # Agreement needs two judges: a single-annotator (or adjudicated-only) item has none (None), so any
+            # minimum above 0 leaves it out.
+            agreement = n_agree / len(judgements) if len(judgements) >= 2 else None
+            if min_agreement > 0 and (agreement is None or agreement < min_agreement):
                 continue
             pair = _pair(
                 item,

@@ -69,7 +69,8 @@ class Project(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
     guidelines: Mapped[str] = mapped_column(Text, default="")
-    questions: Mapped[list[Any]] = mapped_column(default=list)
+    questions: Mapped[list[Any]] = mapped_column(default=list)  # per-reply questions asked (db.projects.QUESTIONS)
+    required_questions: Mapped[list[Any]] = mapped_column(default=list)  # of those, the ones Submit insists on
     annotators_per_item: Mapped[int] = mapped_column(Integer, default=1)
     gold_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     system_names: Mapped[list[Any]] = mapped_column(default=list)
@@ -150,6 +151,7 @@ class Judgement(Base):
     kind: Mapped[str] = mapped_column(String(16), default="judgement")  # judgement | undo | adjudication
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("judgements.id"), index=True)
     preference: Mapped[str | None] = mapped_column(String(16))  # A | B | tie | both_bad; None on undo rows
+    # Every per-reply answer is NULL when the annotator left it unanswered (never a default value).
     consistency_a: Mapped[int | None]
     consistency_b: Mapped[int | None]
     persona_used_a: Mapped[int | None]  # 0-based persona index, -1 = none
@@ -160,6 +162,7 @@ class Judgement(Base):
     fluency_b: Mapped[int | None]
     engagingness_a: Mapped[int | None]
     engagingness_b: Mapped[int | None]
+    sides_swapped: Mapped[bool | None]  # True: response B was shown on the left to this annotator; None: not recorded
     reason: Mapped[str] = mapped_column(Text, default="")
     seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

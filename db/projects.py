@@ -12,6 +12,9 @@ from db.models import Comparison, Dialogue, Project, Response
 from db.users import audit, require_role
 
 SPECIAL_ANSWERS = ("tie", "both_bad")
+# Per-reply questions a project may ask; the preference (A / B / tie / both bad) is always asked and required.
+QUESTIONS = ("consistency", "persona_used", "contradiction", "fluency", "engagingness")
+DEFAULT_QUESTIONS = ("consistency", "persona_used", "contradiction")
 
 
 def get_project_row(session: Session, project_id: int) -> Project:
@@ -30,12 +33,20 @@ def _project_dict(session: Session, project: Project) -> dict:
         "name": project.name,
         "guidelines": project.guidelines,
         "questions": project.questions,
+        "required_questions": project.required_questions,
         "systems": project.system_names,
         "n_items": n_items,
         "n_gold": n_gold,
         "annotators_per_item": project.annotators_per_item,
         "created_at": project.created_at,
     }
+
+
+def _check_questions(questions: list[str], required: list[str]) -> None:
+    for name, values, allowed in (("questions", questions, QUESTIONS), ("required_questions", required, questions)):
+        bad = [q for q in values if q not in allowed]
+        if bad or len(set(values)) != len(values):
+            raise StoreError(f"{name}: expected distinct names from {', '.join(allowed) or 'none'}, got {values!r}")
 
 
 def _validate(
@@ -67,6 +78,7 @@ def create_project(
     system_names: list[str],
     guidelines: str = "",
     questions: list[str] | None = None,
+    required_questions: list[str] | None = None,
     annotators_per_item: int = 1,
     n_items: int | None = None,
     gold_items: dict[str, str] | None = None,
@@ -75,10 +87,15 @@ def create_project(
     """Build a project (admin): one item per pair of systems per shared dialogue, `n_items` sampled if given.
 
     gold_items maps a dialogue external id to the known answer: the better system's name, "tie" or "both_bad"
-    (stored as A/B after the side shuffle). Returns get_project()'s dict.
+    (stored as A/B after the side shuffle). `questions` are the per-reply questions asked (QUESTIONS; default
+    DEFAULT_QUESTIONS), `required_questions` those a judgement must answer (default none: any may stay NULL).
+    Returns get_project()'s dict.
     """
     require_role(session, actor, "admin")
     system_names = list(system_names)
+    questions = list(DEFAULT_QUESTIONS if questions is None else questions)
+    required_questions = list(required_questions or [])
+    _check_questions(questions, required_questions)
     _validate(session, name, system_names, annotators_per_item, n_items)
     systems = [get_system(session, n) for n in system_names]
     by_system = {
@@ -126,7 +143,8 @@ def create_project(
     project = Project(
         name=name.strip(),
         guidelines=guidelines,
-        questions=list(questions or []),
+        questions=questions,
+        required_questions=required_questions,
         annotators_per_item=annotators_per_item,
         system_names=system_names,
         created_by=actor,
@@ -152,13 +170,14 @@ def create_project(
 
 
 def list_projects(session: Session, *, actor: str | None) -> list[dict]:
-    """[{"id", "name", "guidelines", "questions", "systems", "n_items", "n_gold", "annotators_per_item",
+    """[{"id", "name", "guidelines", "questions", "required_questions", "systems", "n_items", "n_gold", "annotators_per_item",
     "created_at"}] sorted by id (any role)."""
     require_role(session, actor, "viewer", allow_cli=True)
     return [_project_dict(session, p) for p in session.scalars(select(Project).order_by(Project.id))]
 
 
 def get_project(session: Session, *, actor: str | None, project_id: int) -> dict:
-    """{"id", "name", "guidelines", "questions", "systems", "n_items", "n_gold", "annotators_per_item", "created_at"}."""
+    """{"id", "name", "guidelines", "questions", "required_questions", "systems", "n_items", "n_gold",
+    "annotators_per_item", "created_at"}."""
     require_role(session, actor, "viewer", allow_cli=True)
     return _project_dict(session, get_project_row(session, project_id))

@@ -7,15 +7,33 @@ administrative calls the local operator runs from the CLI (create_user, import_*
 "the trusted local operator", recorded as `cli` in the audit log. Bad input raises a `db.errors.StoreError`.
 """
 
-from db.annotate import PREFERENCES, adjudicate, list_disagreements, record_judgement, undo_last
+from db.annotate import (
+    ANSWER_FIELDS,
+    PREFERENCES,
+    adjudicate,
+    get_own_judgement,
+    list_disagreements,
+    list_my_judgements,
+    record_judgement,
+    sides_swapped,
+    swap_sides,
+    undo_last,
+)
 from db.assignments import assign, get_item, next_item, project_progress, skip
 from db.demo import DEMO_PROJECT, DEMO_USERS, seed_demo
 from db.exports import export_judgements_table, export_preferences, judgements_frame
 from db.imports import import_responses_jsonl, import_run, list_systems, register_system
-from db.projects import create_project, get_project, list_projects
+from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects
 from db.users import ROLES, authenticate, create_user, is_empty, list_audit, list_users, set_role
 
 __all__ = [
+    "ANSWER_FIELDS",
+    "DEFAULT_QUESTIONS",
+    "QUESTIONS",
+    "get_own_judgement",
+    "list_my_judgements",
+    "sides_swapped",
+    "swap_sides",
     "DEMO_PROJECT",
     "DEMO_USERS",
     "PREFERENCES",

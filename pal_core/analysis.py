@@ -147,16 +147,24 @@ def _present_criteria(df: pd.DataFrame) -> list[str]:
     return [c for c in CRITERIA if f"{c}_a" in df.columns and f"{c}_b" in df.columns]
 
 
-def criterion_scores(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean rating per system per criterion (consistency, fluency, engagingness), ignoring missing ratings."""
+def criterion_scores(df: pd.DataFrame, criteria: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean rating per system per criterion over the answered ratings only (unanswered = missing), with
+    `<criterion>_n` answered ratings and `n` judged replies. `criteria`: the questions the project asks (default:
+    every rating column present); a criterion nobody answered stays as NaN with n 0."""
     df = _prepare(df, ["system_a", "system_b"], "criterion_scores")
-    criteria = _present_criteria(df)
+    present = _present_criteria(df)
+    criteria = present if criteria is None else [c for c in CRITERIA if c in criteria and c in present]
     if not criteria:
-        raise DataFormatError(f"criterion_scores: expected rating columns like consistency_a, got {list(df.columns)}")
+        raise DataFormatError(
+            f"criterion_scores: expected rating columns like consistency_a for {list(CRITERIA)}, got {list(df.columns)}"
+        )
     ratings = _long_ratings(df, criteria)
     ratings[criteria] = ratings[criteria].apply(pd.to_numeric, errors="coerce")
-    table = ratings.groupby("system")[criteria].mean()
-    table["n"] = ratings.groupby("system").size()
+    grouped = ratings.groupby("system")
+    table = grouped[criteria].mean()
+    for criterion in criteria:
+        table[f"{criterion}_n"] = grouped[criterion].count()
+    table["n"] = grouped.size()
     return table.reset_index()
 
 
@@ -199,20 +207,24 @@ def krippendorff_alpha(reliability_data: np.ndarray | Sequence[Sequence[float]],
     return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
 
 
-def _question_ratings(df: pd.DataFrame) -> dict[str, tuple[str, pd.DataFrame]]:
-    """Per question, its level and a long frame (unit, user, value) with numeric values."""
+NOMINAL_ANSWERS = ("persona_used", "contradiction")  # per-reply answers compared as categories
+
+
+def _question_ratings(df: pd.DataFrame, questions: Sequence[str] | None) -> dict[str, tuple[str, pd.DataFrame]]:
+    """Per question, its level and a long frame (unit, user, value) with numeric values; unanswered (NULL) values
+    are dropped, so they count as missing, never as a category."""
     codes = {p: float(i) for i, p in enumerate(PREFERENCES)}
-    questions = {
-        "preference": ("nominal", df.assign(unit=df["item_id"].astype(str), value=df["preference"].map(codes)))
-    }
-    criteria = _present_criteria(df)
-    if criteria:
-        ratings = _long_ratings(df, criteria)
+    out = {"preference": ("nominal", df.assign(unit=df["item_id"].astype(str), value=df["preference"].map(codes)))}
+    present = [q for q in (*CRITERIA, *NOMINAL_ANSWERS) if f"{q}_a" in df.columns and f"{q}_b" in df.columns]
+    asked = [q for q in present if questions is None or q in questions]
+    if asked:
+        ratings = _long_ratings(df, asked)
         ratings["unit"] = ratings["item_id"].astype(str) + ":" + ratings["side"]
-        for criterion in criteria:
-            values = pd.to_numeric(ratings[criterion], errors="coerce")
-            questions[criterion] = ("ordinal", ratings.assign(value=values))
-    return {name: (level, frame[["unit", "user", "value"]].dropna()) for name, (level, frame) in questions.items()}
+        for question in asked:
+            values = pd.to_numeric(ratings[question].astype(object).where(ratings[question].notna()), errors="coerce")
+            level = "ordinal" if question in CRITERIA else "nominal"
+            out[question] = (level, ratings.assign(value=values.astype(float)))
+    return {name: (level, frame[["unit", "user", "value"]].dropna()) for name, (level, frame) in out.items()}
 
 
 def _mean_pairwise_cohen(matrix: pd.DataFrame) -> float:
@@ -225,14 +237,17 @@ def _mean_pairwise_cohen(matrix: pd.DataFrame) -> float:
     return float(np.mean(kappas)) if kappas else float("nan")
 
 
-def agreement_by_question(df: pd.DataFrame) -> pd.DataFrame:
-    """Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa per question, over units rated by >= 2.
+def agreement_by_question(df: pd.DataFrame, questions: Sequence[str] | None = None) -> pd.DataFrame:
+    """Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa per question, over units answered by >= 2
+    (a unit with one answer has no agreement: it is left out, and a question without such units gets NaN).
 
-    Fleiss' kappa uses the units with the most common number of raters (it needs a constant number per unit).
+    `questions`: the per-reply questions the project asks (default: every answer column present); the preference
+    is always included. Fleiss' kappa uses the units with the most common number of raters (it needs a constant
+    number per unit).
     """
     df = _prepare(df, ["item_id", "user", "system_a", "system_b", "preference"], "agreement_by_question")
     rows = []
-    for question, (level, long) in _question_ratings(df).items():
+    for question, (level, long) in _question_ratings(df, questions).items():
         raters = long.groupby("unit")["user"].nunique()
         long = long[long["unit"].isin(raters[raters >= 2].index)]
         row = {
@@ -255,8 +270,9 @@ def agreement_by_question(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def annotator_gold_accuracy(df: pd.DataFrame) -> pd.DataFrame:
-    """Per annotator: judgements, gold items judged, accuracy on them (NaN without any) and median seconds."""
+def annotator_gold_accuracy(df: pd.DataFrame, min_seconds: float | None = None) -> pd.DataFrame:
+    """Per annotator: judgements, gold items judged, accuracy on them (NaN without any), median seconds and
+    `too_fast` (median below `min_seconds`, the project's threshold; False when None)."""
     df = _prepare(df, ["user", "preference", "seconds", "is_gold", "gold_answer"], "annotator_gold_accuracy")
     gold = df[df["is_gold"].fillna(False).astype(bool)]
     table = pd.DataFrame(
@@ -268,7 +284,32 @@ def annotator_gold_accuracy(df: pd.DataFrame) -> pd.DataFrame:
         }
     )
     table["n_gold"] = table["n_gold"].fillna(0).astype(int)
+    table["too_fast"] = table["median_seconds"] < min_seconds if min_seconds is not None else False
     return table.rename_axis("user").reset_index()
+
+
+def indistinguishable_pairs(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """Pairs of systems in a bradley_terry() table whose 95% intervals overlap (not distinguishable at 95%),
+    in ranking order. Overlap is the conservative reading: non-overlap implies a difference, not the converse."""
+    rows = list(table[["system", "ci_low", "ci_high"]].itertuples(index=False))
+    return [
+        (a.system, b.system)
+        for a, b in itertools.combinations(rows, 2)
+        if not (np.isnan(a.ci_low) or np.isnan(b.ci_low)) and a.ci_low <= b.ci_high and b.ci_low <= a.ci_high
+    ]
+
+
+def describe_ranking(table: pd.DataFrame) -> str:
+    """One plain sentence about a bradley_terry() table: who leads, and which systems cannot be told apart."""
+    if table.empty:
+        return "No system has judgements yet."
+    if table["ci_low"].isna().all():
+        return f"{table['system'].iloc[0]} has the highest strength; no intervals were computed (0 resamples)."
+    pairs = indistinguishable_pairs(table)
+    if not pairs:
+        return "Every system's 95% interval is separate from the others': the ranking is distinguishable at 95%."
+    listed = "; ".join(f"{a} and {b}" for a, b in pairs)
+    return f"Overlapping 95% intervals, so not distinguishable at 95%: {listed}."
 
 
 def length_vs_win(df: pd.DataFrame) -> pd.DataFrame:
@@ -296,10 +337,15 @@ def length_vs_win(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([table, overall], ignore_index=True)
 
 
+MIN_SYSTEMS_FOR_CORRELATION = 4  # with 3 systems rho takes 4 values and is never significant: not worth showing
+
+
 def rank_correlation(human: Mapping[str, float], automatic: Mapping[str, float]) -> tuple[float, float]:
-    """Spearman's rho (and its p-value) between human and automatic scores of the systems both cover."""
+    """Spearman's rho (and its p-value) between human and automatic scores of the systems both cover (>= 4)."""
     common = sorted(set(human) & set(automatic))
-    if len(common) < 3:
-        raise PalError(f"rank_correlation: expected >= 3 systems scored by both, got {common}")
+    if len(common) < MIN_SYSTEMS_FOR_CORRELATION:
+        raise PalError(
+            f"rank_correlation: expected >= {MIN_SYSTEMS_FOR_CORRELATION} systems scored by both, got {common}"
+        )
     result = stats.spearmanr([human[s] for s in common], [automatic[s] for s in common])
     return float(result.statistic), float(result.pvalue)

@@ -61,11 +61,13 @@ def test_next_item_never_repeats_and_respects_overlap(factory, project_id):
     ("change", "match"),
     [
         ({"preference": "C"}, r"preference: expected one of A, B, tie, both_bad, got 'C'"),
-        ({"consistency_a": 6}, r"consistency_a: expected an int from 1 to 5, got 6"),
-        ({"consistency_b": None}, r"consistency_b: expected an int from 1 to 5, got None"),
-        ({"fluency_a": 0}, r"fluency_a: expected an int from 1 to 5, got 0"),
-        ({"persona_used_b": 2}, r"persona_used_b: expected -1 \(none\) or a persona index 0..1, got 2"),
-        ({"contradiction_a": "yes"}, r"contradiction_a: expected true or false, got 'yes'"),
+        ({"consistency_a": 6}, r"consistency_a: expected an int from 1 to 5 or None \(unanswered\), got 6"),
+        ({"fluency_a": 3}, r"fluency_a: expected no answer \(the project does not ask 'fluency'\), got 3"),
+        (
+            {"persona_used_b": 2},
+            r"persona_used_b: expected -1 \(none\), a persona index 0..1 or None \(unanswered\), got 2",
+        ),
+        ({"contradiction_a": "yes"}, r"contradiction_a: expected true, false or None \(unanswered\), got 'yes'"),
         ({"seconds": -1}, r"seconds: expected a number from 0 to 86400, got -1"),
     ],
 )
@@ -188,3 +190,128 @@ def test_disagreements_and_adjudication(factory, project_id):
         assert store.list_disagreements(s, actor="vic", project_id=project_id) == []
         pairs = store.export_preferences(s, actor="vic", project_id=project_id)
     assert [(p["provenance"]["decision"], p["provenance"]["agreement"]) for p in pairs] == [("adjudicated", 0.5)]
+
+
+def test_unanswered_questions_are_stored_as_null(factory, project_id):
+    with factory.begin() as s:
+        item = store.next_item(s, actor="alice", project_id=project_id)
+        done = store.record_judgement(s, actor="alice", item_id=item["item_id"], preference="B", consistency_b=5)
+    with factory.begin() as s:
+        row = s.get(Judgement, done["id"])
+        stored = {f: getattr(row, f) for f in ("consistency_a", "consistency_b", "persona_used_a", "persona_used_b")}
+        stored.update(contradiction_a=row.contradiction_a, contradiction_b=row.contradiction_b)
+    assert stored == {
+        "consistency_a": None,
+        "consistency_b": 5,
+        "persona_used_a": None,  # not -1: "uses none" is an answer, unanswered is not
+        "persona_used_b": None,
+        "contradiction_a": None,  # not False
+        "contradiction_b": None,
+    }
+    with factory.begin() as s:
+        (exported,) = store.judgements_frame(s, actor="admin", project_id=project_id)
+    assert exported["consistency_a"] is None and exported["persona_used_a"] is None
+
+
+def test_required_questions_refuse_a_judgement_naming_what_is_missing(factory, count):
+    with factory.begin() as s:
+        project = store.create_project(
+            s,
+            actor="admin",
+            name="strict",
+            system_names=["sys_a", "sys_b"],
+            questions=["consistency", "persona_used", "contradiction"],
+            required_questions=["consistency", "persona_used"],
+        )
+        item = store.next_item(s, actor="alice", project_id=project["id"])
+    assert project["required_questions"] == ["consistency", "persona_used"]
+    before = count(Judgement)
+    with (
+        pytest.raises(
+            StoreError, match=r"answers: expected the required consistency_b, persona_used_a, persona_used_b, got them"
+        ),
+        factory.begin() as s,
+    ):
+        store.record_judgement(s, actor="alice", item_id=item["item_id"], preference="A", consistency_a=4)
+    assert count(Judgement) == before
+    with factory.begin() as s:  # -1 ("uses no persona sentence") is an answer; contradiction is not required
+        store.record_judgement(
+            s,
+            actor="alice",
+            item_id=item["item_id"],
+            preference="A",
+            consistency_a=4,
+            consistency_b=2,
+            persona_used_a=-1,
+            persona_used_b=0,
+        )
+    assert count(Judgement) == before + 1
+
+
+def test_project_rejects_unknown_or_unasked_required_questions(factory):
+    with pytest.raises(StoreError, match=r"required_questions: expected distinct names from consistency, got"):
+        with factory.begin() as s:
+            store.create_project(
+                s,
+                actor="admin",
+                name="bad",
+                system_names=["sys_a", "sys_b"],
+                questions=["consistency"],
+                required_questions=["fluency"],
+            )
+
+
+def test_sides_are_randomised_per_annotator_and_stored(factory, project_id):
+    items = range(1, 40)
+    by_user = {u: [store.sides_swapped(i, u) for i in items] for u in ("alice", "bob", "carol")}
+    assert len({tuple(v) for v in by_user.values()}) > 1  # not one fixed order for every annotator
+    assert by_user["alice"] == [store.sides_swapped(i, "alice") for i in items]  # stable for one annotator
+    item = _judge(factory, "alice", project_id)
+    with factory.begin() as s:
+        row = s.scalars(select(Judgement).where(Judgement.comparison_id == item["item_id"])).one()
+    assert row.sides_swapped == store.sides_swapped(item["item_id"], "alice")
+
+
+def test_swap_sides_maps_shown_answers_to_item_sides():
+    shown = {"preference": "A", "consistency_a": 5, "consistency_b": 1, "persona_used_a": -1, "reason": "x"}
+    assert store.swap_sides(shown, False) == shown
+    assert store.swap_sides(shown, True) == {
+        "preference": "B",
+        "consistency_b": 5,
+        "consistency_a": 1,
+        "persona_used_b": -1,
+        "reason": "x",
+    }
+    assert store.swap_sides(store.swap_sides(shown, True), True) == shown
+
+
+def test_own_judgements_are_listed_and_reopened_with_their_answers(factory, project_id):
+    first = _judge(factory, "alice", project_id, preference="B", persona_used_a=1)
+    _judge(factory, "bob", project_id)
+    with factory.begin() as s:
+        mine = store.list_my_judgements(s, actor="alice", project_id=project_id)
+        assert [(m["item_id"], m["preference"], m["persona_used_a"]) for m in mine] == [(first["item_id"], "B", 1)]
+        assert not any("sys_" in str(v) for v in mine[0].values())
+        undone = store.undo_last(s, actor="alice", project_id=project_id)
+        again = store.get_own_judgement(s, actor="alice", judgement_id=undone["judgement_id"])
+        assert (again["preference"], again["consistency_a"], again["persona_used_a"]) == ("B", 4, 1)
+        assert store.list_my_judgements(s, actor="alice", project_id=project_id) == []
+        bobs = store.judgements_frame(s, actor="admin", project_id=project_id)[0]["judgement_id"]
+    with pytest.raises(PermissionDeniedError, match=r"expected one of 'alice'.s own judgements"), factory.begin() as s:
+        store.get_own_judgement(s, actor="alice", judgement_id=bobs)
+
+
+def test_export_treats_unanswered_as_missing(factory, project_id):
+    # item 1: alice says the chosen reply uses no persona sentence (-1), bob leaves it unanswered
+    first = _judge(factory, "alice", project_id, preference="A", persona_used_a=-1)
+    assert _judge(factory, "bob", project_id, preference="A")["item_id"] == first["item_id"]
+    second = _judge(factory, "alice", project_id, preference="A")  # nobody answers persona_used: system's choice
+    with factory.begin() as s:
+        pairs = {p["provenance"]["item_id"]: p for p in store.export_preferences(s, actor=None, project_id=project_id)}
+        strict = store.export_preferences(s, actor=None, project_id=project_id, min_agreement=0.5)
+    one, two = pairs[first["item_id"]], pairs[second["item_id"]]
+    assert (one["persona_sentence"], one["provenance"]["persona_sentence_source"]) == (None, "annotators")
+    assert one["provenance"]["agreement"] == 1.0
+    assert two["provenance"]["persona_sentence_source"] == "system" and two["persona_sentence"] is not None
+    assert two["provenance"]["agreement"] is None  # one judge: no agreement to speak of
+    assert [p["provenance"]["item_id"] for p in strict] == [first["item_id"]]  # the single-judge item is dropped

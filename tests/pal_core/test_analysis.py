@@ -217,8 +217,69 @@ def test_length_vs_win_requires_lengths():
 
 
 def test_rank_correlation():
-    rho, p = analysis.rank_correlation({"a": 3.0, "b": 2.0, "c": 1.0, "d": 0.0}, {"a": 30, "b": 25, "c": 4, "e": 1})
-    assert rho == pytest.approx(1.0)  # a, b, c in the same order on both sides; d and e are not shared
+    human = {"a": 3.0, "b": 2.0, "c": 1.0, "d": 0.0, "x": 5.0}
+    rho, p = analysis.rank_correlation(human, {"a": 30, "b": 25, "c": 4, "d": 2, "e": 1})
+    assert rho == pytest.approx(1.0)  # a, b, c, d in the same order on both sides; x and e are not shared
     assert 0.0 <= p <= 1.0
-    with pytest.raises(PalError, match=r"rank_correlation: expected >= 3 systems scored by both, got \['a'\]"):
-        analysis.rank_correlation({"a": 1.0}, {"a": 2.0})
+
+
+def test_rank_correlation_refuses_fewer_than_four_systems():
+    # three systems: rho can only be -1, -0.5, 0.5 or 1 and is never significant, so it is not reported
+    with pytest.raises(
+        PalError, match=r"rank_correlation: expected >= 4 systems scored by both, got \['a', 'b', 'c'\]"
+    ):
+        analysis.rank_correlation({"a": 3.0, "b": 2.0, "c": 1.0}, {"a": 30, "b": 25, "c": 4})
+
+
+def test_unanswered_ratings_are_missing_not_values():
+    rows = [
+        judgement(1, "u1", "x", "y", "A", consistency_a=5, consistency_b=None, persona_used_a=-1, persona_used_b=None),
+        judgement(1, "u2", "x", "y", "A", consistency_a=5, consistency_b=None, persona_used_a=-1, persona_used_b=None),
+        judgement(2, "u1", "x", "y", "B", consistency_a=None, consistency_b=2, persona_used_a=0, persona_used_b=1),
+        judgement(2, "u2", "x", "y", "B", consistency_a=None, consistency_b=2, persona_used_a=None, persona_used_b=1),
+    ]
+    df = pd.DataFrame(rows)
+    scores = analysis.criterion_scores(df, ["consistency"]).set_index("system")
+    assert list(scores.columns) == ["consistency", "consistency_n", "n"]  # fluency etc. are not asked: no column
+    # x was judged 4 times and rated twice (5, 5): the two unanswered ratings are not counted as anything
+    assert (scores.loc["x", "consistency"], scores.loc["x", "consistency_n"], scores.loc["x", "n"]) == (5.0, 2, 4)
+    assert (scores.loc["y", "consistency"], scores.loc["y", "consistency_n"]) == (2.0, 2)
+    table = analysis.agreement_by_question(df, ["consistency", "persona_used"]).set_index("question")
+    assert list(table.index) == ["preference", "consistency", "persona_used"]
+    # consistency: units 1:a and 2:b answered by both (the unanswered sides are missing, not a shared value)
+    assert table.loc["consistency", "n_units"] == 2
+    # persona_used: 1:a (-1, -1) and 2:b (1, 1) have two answers; 2:a has one answer, so no agreement
+    assert table.loc["persona_used", "n_units"] == 2
+    assert table.loc["persona_used", "level"] == "nominal"
+
+
+def test_agreement_is_undefined_for_single_annotator_items():
+    rows = [judgement(1, "u1", "x", "y", "A", consistency_a=3, consistency_b=3), judgement(2, "u2", "x", "y", "B")]
+    table = analysis.agreement_by_question(pd.DataFrame(rows)).set_index("question")
+    assert table.loc["preference", "n_units"] == 0
+    assert math.isnan(table.loc["preference", "krippendorff_alpha"])
+
+
+def test_annotators_faster_than_the_threshold_are_flagged():
+    rows = [
+        judgement(1, "fast", "x", "y", "A", seconds=1.6, is_gold=False, gold_answer=None),
+        judgement(1, "slow", "x", "y", "A", seconds=12.0, is_gold=False, gold_answer=None),
+    ]
+    table = analysis.annotator_gold_accuracy(pd.DataFrame(rows), min_seconds=3.0).set_index("user")
+    assert bool(table.loc["fast", "too_fast"]) and not bool(table.loc["slow", "too_fast"])
+
+
+def test_describe_ranking_names_overlapping_intervals():
+    table = pd.DataFrame(
+        {
+            "system": ["p", "q", "r"],
+            "strength": [1.0, 0.8, -1.8],
+            "ci_low": [0.5, 0.2, -2.5],
+            "ci_high": [1.5, 1.1, -1.0],
+        }
+    )
+    assert analysis.indistinguishable_pairs(table) == [("p", "q")]
+    assert analysis.describe_ranking(table) == "Overlapping 95% intervals, so not distinguishable at 95%: p and q."
+    separate = table.assign(ci_low=[0.9, 0.0, -2.5], ci_high=[1.5, 0.5, -1.0])
+    assert "distinguishable at 95%" in analysis.describe_ranking(separate)
+    assert analysis.indistinguishable_pairs(separate) == []
