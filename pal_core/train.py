@@ -38,9 +38,12 @@ logger = logging.getLogger(__name__)
 
 
 def _trainer_defaults() -> dict[str, Any]:
-    """Settings both stages share; bf16 only where a GPU exists (TRL would turn it on for CPU too)."""
+    """Settings both stages share; bf16 only on a GPU that supports it, fp16 on other GPUs, fp32 on the CPU (TRL
+    would turn bf16 on for the CPU too)."""
+    bf16 = models.cuda_bf16_supported()
     return {
-        "bf16": torch.cuda.is_available(),
+        "bf16": bf16,
+        "fp16": torch.cuda.is_available() and not bf16,  # T4/V100: fp16 autocast with a gradient scaler
         "activation_checkpointing": False,  # 135M-parameter models fit easily; checkpointing only costs speed
         "dataloader_pin_memory": torch.cuda.is_available(),
         "logging_steps": 10,
@@ -90,7 +93,8 @@ class _ModelFields:
 
     # Parameters that control the model
     model: str | None = field(
-        default=None, metadata={"help": "Start checkpoint: local dir, hub id, or None = SmolLM2."}
+        default=None,
+        metadata={"help": "Start checkpoint: local dir (a full model or a LoRA adapter), hub id, or None = SmolLM2."},
     )
     use_lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (PEFT) instead of all weights."})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
@@ -99,10 +103,14 @@ class _ModelFields:
     lora_target_modules: list[str] | None = field(
         default=None, metadata={"help": "LoRA target modules (None: PEFT's)."}
     )
-    merge_lora: bool = field(default=True, metadata={"help": "Save the LoRA merged into a plain checkpoint."})
+    merge_lora: bool = field(
+        default=True, metadata={"help": "Save the LoRA merged into a plain checkpoint (false: save the adapter)."}
+    )
     # Parameters that control the run
     limit: int | None = field(default=None, metadata={"help": "Use only the first N training records."})
-    resume: bool = field(default=False, metadata={"help": "Resume from the last checkpoint-N in output_dir."})
+    resume: bool = field(
+        default=False, metadata={"help": "Resume from the newest complete checkpoint-N in output_dir."}
+    )
 
     def _check_common(self) -> None:
         name = type(self).__name__
@@ -150,13 +158,22 @@ class PalDpoConfig(_ModelFields):
 
     def __post_init__(self) -> None:
         self._check_common()
+        if not self.model:  # PAL aligns the stage-1 model; a silent fallback to the base LM would skip stage 1
+            raise ConfigError(
+                "PalDpoConfig.model: expected the stage-1 model (a `pal train sft` run dir or adapter), got nothing"
+            )
 
 
 @dataclass
 class SampleRejectedConfig:
-    """Rejected sampling: the stage-1 model answers from history only; its replies become the rejected side."""
+    """Rejected sampling: the stage-1 model answers from history only; its replies become the rejected side.
 
-    model: str | None = field(default=None, metadata={"help": "The stage-1 model (a run dir of `pal train sft`)."})
+    The model is required: the rejected side must be that model's own persona-free reply, never a default LM's.
+    """
+
+    model: str | None = field(
+        default=None, metadata={"help": "The stage-1 model (a run dir of `pal train sft`); required."}
+    )
     data: str | None = field(default=None, metadata={"help": "Training examples (any format load_examples reads)."})
     out: str | None = field(default=None, metadata={"help": "Preference JSONL to write."})
     data_format: str | None = field(default=None, metadata={"help": "parlai, pal, jsonl or rcdg (None: guess)."})
@@ -164,7 +181,7 @@ class SampleRejectedConfig:
     limit: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
 
     def __post_init__(self) -> None:
-        for key in ("data", "out"):
+        for key in ("model", "data", "out"):
             if not getattr(self, key):
                 raise ConfigError(f"SampleRejectedConfig.{key}: expected a path, got {getattr(self, key)!r}")
         if self.limit is not None and self.limit < 1:
@@ -174,13 +191,21 @@ class SampleRejectedConfig:
 
 
 def _load_trainable(name: str | None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """fp32 weights (bf16 comes from autocast), right padding, a pad token."""
+    """fp32 weights (bf16 comes from autocast), right padding, a pad token. An adapter folder loads as its base
+    model with that adapter trainable (DPO then trains it on, against a frozen copy as the reference)."""
     path = models.resolve_lm_path(name)
-    tokenizer = AutoTokenizer.from_pretrained(path)
+    is_adapter = models.is_adapter_dir(path)
+    base_path = models.resolve_lm_path(models.adapter_base(path)) if is_adapter else path
+    tokenizer_path = path if (Path(path) / "tokenizer_config.json").is_file() else base_path
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "right"
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    if is_adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(path), is_trainable=True)
     return model, tokenizer
 
 
@@ -199,21 +224,90 @@ def _peft_config(cfg: _ModelFields) -> LoraConfig | None:
     )
 
 
+_WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why a checkpoint-N folder cannot be resumed from, or None when it is complete. The Trainer writes
+    trainer_state.json last (after weights, optimizer, scheduler and RNG state), so a save killed half-way leaves it
+    missing or cut short."""
+    state = path / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json (the save did not finish)"
+    try:
+        json.loads(state.read_text(encoding="utf-8"))
+    except ValueError:
+        return "trainer_state.json is cut short"
+    if not any((path / name).is_file() for name in _WEIGHT_FILES):
+        return f"no weights ({', '.join(_WEIGHT_FILES)})"
+    return None
+
+
+def last_complete_checkpoint(output_dir: Path) -> str | None:
+    """The newest checkpoint-N in output_dir that a save finished; incomplete ones are skipped with a warning."""
+    if not output_dir.is_dir():
+        return None
+    found = []
+    for path in output_dir.glob("checkpoint-*"):
+        step = path.name.removeprefix("checkpoint-")
+        if path.is_dir() and step.isdigit():
+            found.append((int(step), path))
+    for _, path in sorted(found, reverse=True):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return str(path)
+        logger.warning("resume: skipping incomplete %s: %s", path, problem)
+    return None
+
+
 def _resume_point(output_dir: Path, resume: bool) -> str | None:
-    last = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
     if resume:
+        last = last_complete_checkpoint(output_dir)
         if last is None:
-            logger.warning("resume: no checkpoint-N in %s; starting from the beginning", output_dir)
+            logger.warning("resume: no complete checkpoint-N in %s; starting from the beginning", output_dir)
         else:
             logger.info("resuming from %s", last)
         return last
-    if last is not None:
-        raise ConfigError(f"output_dir: expected a directory without checkpoints (or --resume), got {last}")
+    existing = get_last_checkpoint(str(output_dir)) if output_dir.is_dir() else None
+    if existing is not None:
+        raise ConfigError(f"output_dir: expected a directory without checkpoints (or --resume), got {existing}")
     return None
 
 
 def _write_json(path: Path, value: dict) -> None:
     path.write_text(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def _save_final(trainer: Any, cfg: _ModelFields, output_dir: Path) -> None:
+    """Save through the trainer (it gathers FSDP / ZeRO-3 shards and writes on the main process only), then, for a
+    LoRA run with merge_lora, merge once on the main process into a plain checkpoint in the same folder."""
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    if hasattr(model, "peft_config") and "ref" in model.peft_config:
+        model.delete_adapter("ref")  # the frozen DPO reference copy is not part of the result
+    model.config.use_cache = True  # training turns the KV cache off; generation wants it back
+    trainer.save_model(str(output_dir))
+    trainer.accelerator.wait_for_everyone()
+    if not trainer.is_world_process_zero():
+        return
+    if (output_dir / models.ADAPTER_CONFIG).is_file():
+        _name_base_portably(output_dir)
+        if cfg.use_lora and cfg.merge_lora:
+            merged, _ = models.load_lm(str(output_dir), device="cpu", dtype="float32")
+            for name in (models.ADAPTER_CONFIG, "adapter_model.safetensors"):
+                (output_dir / name).unlink(missing_ok=True)
+            merged.save_pretrained(output_dir)
+    if trainer.processing_class is not None:
+        trainer.processing_class.save_pretrained(output_dir)
+
+
+def _name_base_portably(output_dir: Path) -> None:
+    """An adapter over the default LM names it `smollm2-135m-instruct`, not this machine's cache folder."""
+    path = output_dir / models.ADAPTER_CONFIG
+    config = json.loads(path.read_text(encoding="utf-8"))
+    base = config.get("base_model_name_or_path")
+    if base and Path(base).resolve() == models.lm_cache_dir().resolve():
+        config["base_model_name_or_path"] = models.DEFAULT_LM
+        _write_json(path, config)
 
 
 def _run(trainer: Any, stage: str, cfg: _ModelFields, n_records: int, checkpoint: str | None) -> dict:
@@ -234,13 +328,7 @@ def _run(trainer: Any, stage: str, cfg: _ModelFields, n_records: int, checkpoint
             },
         )
     result = trainer.train(resume_from_checkpoint=checkpoint)
-    model = trainer.model
-    if cfg.use_lora and cfg.merge_lora:
-        model = model.merge_and_unload()
-    model.config.use_cache = True  # training turns the KV cache off; generation wants it back
-    if main:
-        model.save_pretrained(output_dir)
-        trainer.processing_class.save_pretrained(output_dir)
+    _save_final(trainer, cfg, output_dir)
     metrics = {
         "stage": stage,
         "train_loss": result.metrics.get("train_loss"),
@@ -278,6 +366,8 @@ def train_sft(cfg: PalSftConfig, args: SFTConfig) -> dict:
             load_examples(cfg.eval_file, history_window=cfg.history_window, fmt=cfg.data_format), cfg.tasks
         )
     model, tokenizer = _load_trainable(cfg.model)
+    if hasattr(model, "peft_config"):
+        raise ConfigError(f"PalSftConfig.model: expected a full model to fine-tune, got the adapter {cfg.model}")
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -295,13 +385,15 @@ def train_dpo(cfg: PalDpoConfig, args: DPOConfig) -> dict:
     records = load_preferences(cfg.train_file)[: cfg.limit]
     eval_set = build_preference_dataset(load_preferences(cfg.eval_file)) if cfg.eval_file else None
     model, tokenizer = _load_trainable(cfg.model)
+    # Starting from a stage-1 adapter, DPO trains that adapter on and TRL keeps a frozen copy as the reference.
+    peft_config = None if hasattr(model, "peft_config") else _peft_config(cfg)
     trainer = DPOTrainer(
         model=model,
         args=args,
         train_dataset=build_preference_dataset(records),
         eval_dataset=eval_set,
         processing_class=tokenizer,
-        peft_config=_peft_config(cfg),
+        peft_config=peft_config,
     )
     return _run(trainer, "dpo", cfg, len(records), checkpoint)
 
@@ -309,15 +401,16 @@ def train_dpo(cfg: PalDpoConfig, args: DPOConfig) -> dict:
 def sample_rejected(cfg: SampleRejectedConfig, gen: GenerationConfig) -> dict:
     """Generate persona-free replies with the stage-1 model and write the preference pairs; returns counts."""
     start = time.perf_counter()
-    examples = load_examples(cfg.data, history_window=cfg.history_window, fmt=cfg.data_format)[: cfg.limit]
+    loaded = load_examples(cfg.data, history_window=cfg.history_window, fmt=cfg.data_format)[: cfg.limit]
+    examples = [ex for ex in loaded if ex.persona_label is not None]  # unlabelled ones cannot make a pair
     model, tokenizer = models.load_lm(cfg.model)
     texts = [prompts.render_prompt(tokenizer, prompts.persona_free_messages(ex.history)) for ex in examples]
     generations = generate_texts(model, tokenizer, texts, gen)
-    model_name = str(cfg.model) if cfg.model else models.DEFAULT_LM
-    records, skipped = build_rejected_records(examples, generations, model=model_name)
+    records, skipped = build_rejected_records(examples, generations, model=str(cfg.model))
+    skipped["unlabelled"] += len(loaded) - len(examples)
     write_preferences(records, cfg.out)
     summary = {
-        "n_examples": len(examples),
+        "n_examples": len(loaded),
         "n_pairs": len(records),
         "skipped": skipped,
         "wall_time_s": round(time.perf_counter() - start, 3),

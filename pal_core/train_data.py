@@ -37,17 +37,21 @@ def _assistant(text: str) -> list[dict]:
 
 
 def build_sft_rows(examples: Sequence[Example], tasks: Sequence[str] = ("select", "generate")) -> list[dict]:
-    """Prompt-completion rows (conversational) for each example and task; unlabelled examples skip `select`."""
+    """Prompt-completion rows (conversational) for each example and task.
+
+    Examples without a persona label (None) are skipped for `select` and `generate`: their target sentence is
+    unknown, and teaching them as "no persona sentence is needed" would be wrong. `full_persona` needs no label.
+    """
     unknown = [t for t in tasks if t not in SFT_TASKS]
     if unknown:
         raise UnknownNameError(f"unknown SFT task {unknown[0]!r}; available: {', '.join(sorted(SFT_TASKS))}")
     rows, skipped = [], 0
     for ex in examples:
         for task in tasks:
+            if task in ("select", "generate") and ex.persona_label is None:
+                skipped += 1  # unknown label: neither "which sentence" nor "reply with it" has a target we know
+                continue
             if task == "select":
-                if ex.persona_label is None:
-                    skipped += 1
-                    continue
                 prompt = prompts.select_messages(ex.persona, ex.history)
                 target = prompts.select_target(ex.persona, ex.persona_label)
             elif task == "generate":
@@ -58,7 +62,9 @@ def build_sft_rows(examples: Sequence[Example], tasks: Sequence[str] = ("select"
                 target = ex.response
             rows.append({"prompt": prompt, "completion": _assistant(target)})
     if skipped:
-        logger.info("select task: skipped %d unlabelled examples (label them with `pal label`)", skipped)
+        logger.info(
+            "select/generate tasks: skipped %d rows of unlabelled examples (label them with `pal label`)", skipped
+        )
     logger.info("SFT data: %d rows from %d examples, tasks %s", len(rows), len(examples), list(tasks))
     return rows
 
@@ -230,13 +236,17 @@ def to_preference_records(rows: Sequence[dict]) -> list[dict]:
 def build_rejected_records(
     examples: Sequence[Example], generations: Sequence[str], *, model: str
 ) -> tuple[list[dict], dict[str, int]]:
-    """PAL's stage-2 pairs: chosen = gold reply, rejected = the persona-free generation; skips empty or equal ones."""
+    """PAL's stage-2 pairs: chosen = gold reply, rejected = the persona-free generation; skips unlabelled examples
+    and empty replies or replies equal to the gold one."""
     if len(examples) != len(generations):
         raise DataFormatError(
             f"rejected sampling: expected one generation per example ({len(examples)}), got {len(generations)}"
         )
-    records, skipped = [], {"empty": 0, "equal_to_gold": 0}
+    records, skipped = [], {"unlabelled": 0, "empty": 0, "equal_to_gold": 0}
     for ex, text in zip(examples, generations, strict=True):
+        if ex.persona_label is None:  # the chosen side's prompt needs the gold sentence (or a known "none")
+            skipped["unlabelled"] += 1
+            continue
         if not text.strip():
             skipped["empty"] += 1
             continue

@@ -108,7 +108,9 @@ def test_cli_defaults_are_pal_defaults(data_file, tmp_path):
     )
     assert (sft.learning_rate, sft.num_train_epochs, sft.completion_only_loss) == (2e-5, 3, True)
     pal, dpo = parse_config(
-        ["--train_file", "p.jsonl", "--output_dir", str(tmp_path)], (PalDpoConfig, DPOConfig), dpo_defaults()
+        ["--model", "m", "--train_file", "p.jsonl", "--output_dir", str(tmp_path)],
+        (PalDpoConfig, DPOConfig),
+        dpo_defaults(),
     )
     assert (dpo.learning_rate, dpo.beta, dpo.loss_type, dpo.num_train_epochs) == (1e-6, 0.1, ["sigmoid"], 3)
     assert (pal.use_lora, pal.lora_r, pal.lora_alpha, pal.merge_lora) == (True, 16, 32, True)
@@ -125,7 +127,7 @@ def test_cli_unknown_yaml_key_is_a_config_error(data_file, tmp_path, capsys):
 
 
 def test_cli_unknown_flag_and_bad_field(data_file, tmp_path, capsys):
-    assert main(["train", "dpo", "--train_file", "p.jsonl", "--betta", "0.2"]) == 2
+    assert main(["train", "dpo", "--model", "m", "--train_file", "p.jsonl", "--betta", "0.2"]) == 2
     assert "expected flags named after config fields, got unknown ['--betta', '0.2']" in capsys.readouterr().err
     assert main(["train", "sft", "--train_file", str(data_file), "--tasks", "select", "select"]) == 2
     assert "PalSftConfig.tasks: expected distinct names" in capsys.readouterr().err

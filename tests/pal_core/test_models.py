@@ -10,6 +10,7 @@ import torch
 from huggingface_hub import constants
 from transformers import AutoTokenizer
 
+from pal_core import models
 from pal_core.errors import ConfigError, ModelNotFoundError
 from pal_core.models import (
     DEFAULT_EMBEDDER,
@@ -109,10 +110,14 @@ def test_pick_device_cuda_without_gpu_raises():
         pick_device("cuda:0")
 
 
-def test_pick_dtype_defaults_and_overrides():
+def test_pick_dtype_defaults_and_overrides(monkeypatch):
     assert pick_dtype(torch.device("cpu")) == torch.float32
+    # No GPU here: the hardware question is the one thing stood in for (bf16-capable Ampere+ vs T4/V100).
+    monkeypatch.setattr(models, "cuda_bf16_supported", lambda: True)
     assert pick_dtype("cuda") == torch.bfloat16
     assert pick_dtype("cuda:1") == torch.bfloat16
+    monkeypatch.setattr(models, "cuda_bf16_supported", lambda: False)
+    assert pick_dtype("cuda") == torch.float16
     assert pick_dtype("cpu", "float16") == torch.float16
     assert pick_dtype("cuda", "float32") == torch.float32
 

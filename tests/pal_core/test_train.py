@@ -2,20 +2,25 @@
 tiny random Llama (max_steps=2, CPU)."""
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from pal_core import prompts
+from pal_core import models, prompts
 from pal_core.data import Example, write_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
-from pal_core.generate import GenerationConfig
+from pal_core.generate import GenerationConfig, generate_texts
 from pal_core.train import (
     PalDpoConfig,
     PalSftConfig,
     SampleRejectedConfig,
+    checkpoint_problem,
+    last_complete_checkpoint,
     make_dpo_args,
     make_sft_args,
     sample_rejected,
@@ -111,9 +116,13 @@ def _changed(before: dict[str, torch.Tensor], after_dir: Path) -> list[str]:
 # ---------------------------------------------------------------- data
 
 
-def test_build_sft_rows_mixture_skips_unlabelled_for_select():
+def test_build_sft_rows_mixture_skips_unlabelled_examples():
     rows = build_sft_rows(EXAMPLES, ("select", "generate"))
-    assert len(rows) == 3 + 4  # 3 labelled select rows (incl. [-1]) + 4 generate rows
+    assert len(rows) == 3 + 3  # 3 labelled examples (incl. [-1]) x (select, generate); d1:3 (label None) skipped
+    unlabelled_history = EXAMPLES[3].history
+    assert all(unlabelled_history[-1] not in row["prompt"][-1]["content"] for row in rows)
+    # the unlabelled example's reply is never taught under "No persona sentence is needed"
+    assert all(row["completion"][0]["content"] != EXAMPLES[3].response for row in rows)
     assert rows[0] == {
         "prompt": prompts.select_messages(PERSONA, EXAMPLES[0].history),
         "completion": [{"role": "assistant", "content": prompts.select_target(PERSONA, (0,))}],
@@ -143,10 +152,17 @@ def test_configs_name_the_bad_field():
     with pytest.raises(ConfigError, match=r"PalSftConfig.tasks: expected distinct names"):
         PalSftConfig(train_file="x", tasks=["select", "select"])
     with pytest.raises(ConfigError, match=r"PalDpoConfig.lora_r: expected >= 1, got 0"):
-        PalDpoConfig(train_file="x", lora_r=0)
+        PalDpoConfig(model="m", train_file="x", lora_r=0)
     with pytest.raises(ConfigError, match=r"SampleRejectedConfig.out: expected a path"):
-        SampleRejectedConfig(data="x")
-    assert PalDpoConfig(train_file="x").use_lora and not PalSftConfig(train_file="x").use_lora
+        SampleRejectedConfig(model="m", data="x")
+    assert PalDpoConfig(model="m", train_file="x").use_lora and not PalSftConfig(train_file="x").use_lora
+
+
+def test_rejected_sampling_and_dpo_require_the_stage1_model():
+    with pytest.raises(ConfigError, match=r"SampleRejectedConfig.model: expected a path, got None"):
+        SampleRejectedConfig(data="x", out="y")
+    with pytest.raises(ConfigError, match=r"PalDpoConfig.model: expected the stage-1 model"):
+        PalDpoConfig(train_file="x")
 
 
 def test_preference_records_round_trip(preference_file):
@@ -207,7 +223,7 @@ def test_train_sft_mixture_full_finetune(tiny_lm_copy, examples_file, tmp_path):
         PalSftConfig(model=str(tiny_lm_copy), train_file=str(examples_file)),
         make_sft_args(output_dir=str(out), **FAST),
     )
-    assert metrics["global_step"] == 2 and metrics["n_train_records"] == 7
+    assert metrics["global_step"] == 2 and metrics["n_train_records"] == 6  # 3 labelled x (select, generate)
     assert metrics["train_loss"] > 0 and metrics["examples_per_s"] > 0
     assert json.loads((out / "metrics.json").read_text())["global_step"] == 2
     config = json.loads((out / "train_config.json").read_text())
@@ -251,14 +267,32 @@ def test_sample_rejected_writes_valid_pairs(tiny_lm, examples_file, tmp_path):
         GenerationConfig(max_new_tokens=6, batch_size=4, do_sample=True, seed=0),
     )
     records = load_preferences(out)
-    assert summary["n_examples"] == 4
+    assert summary["n_examples"] == 4 and summary["skipped"]["unlabelled"] == 1  # d1:3 has no label
     assert len(records) == summary["n_pairs"] == 4 - sum(summary["skipped"].values())
     assert records, "tiny model produced no usable generation"
+    assert "d1:3" not in {r["id"] for r in records}
     first = records[0]
     assert first["provenance"] == {"source": "rejected-sampling", "model": str(tiny_lm), "example_id": first["id"]}
     example = next(ex for ex in EXAMPLES if ex.id == first["id"])
     assert first["chosen"][0]["content"] == example.response
     assert first["rejected"][0]["content"] != example.response
+
+
+def test_rejected_is_the_models_own_persona_free_greedy_reply(tiny_lm, examples_file, tmp_path):
+    out = tmp_path / "pairs.jsonl"
+    gen = GenerationConfig(max_new_tokens=6, batch_size=2)  # greedy
+    sample_rejected(SampleRejectedConfig(model=str(tiny_lm), data=str(examples_file), out=str(out)), gen)
+    model, tokenizer = models.load_lm(str(tiny_lm), device="cpu")
+    by_id = {ex.id: ex for ex in EXAMPLES}
+    records = load_preferences(out)
+    assert records
+    for record in records:
+        history = by_id[record["id"]].history
+        own = generate_texts(
+            model, tokenizer, [prompts.render_prompt(tokenizer, prompts.persona_free_messages(history))], gen
+        )[0]
+        assert record["rejected"][0]["content"] == own
+        assert record["prompt"] == prompts.generate_messages(PERSONA, history, record["persona_sentence"])
 
 
 @pytest.mark.parametrize("use_lora", [True, False])
@@ -273,3 +307,59 @@ def test_train_dpo_changes_weights(tiny_lm_copy, preference_file, tmp_path, use_
     config = json.loads((out / "train_config.json").read_text())
     assert config["trainer"]["beta"] == 0.1 and config["trainer"]["loss_type"] == ["sigmoid"]
     assert _changed(before, out)
+
+
+def test_lora_adapter_run_saves_adapter_then_dpo_trains_it_on(tiny_lm_copy, examples_file, tmp_path):
+    sft_dir = tmp_path / "sft-adapter"
+    train_sft(
+        PalSftConfig(model=str(tiny_lm_copy), train_file=str(examples_file), use_lora=True, merge_lora=False),
+        make_sft_args(output_dir=str(sft_dir), **FAST),
+    )
+    assert models.is_adapter_dir(sft_dir) and not (sft_dir / "model.safetensors").exists()
+    adapter_config = json.loads((sft_dir / "adapter_config.json").read_text())
+    assert Path(adapter_config["base_model_name_or_path"]) == tiny_lm_copy
+    stage1, _ = models.load_lm(str(sft_dir), device="cpu")  # base + adapter, merged for inference
+    base, _ = models.load_lm(str(tiny_lm_copy), device="cpu")
+    ids = torch.tensor([[4, 5, 6, 7]])
+    assert not torch.allclose(stage1(ids).logits, base(ids).logits)
+
+    pairs = tmp_path / "pairs.jsonl"
+    sample_rejected(
+        SampleRejectedConfig(model=str(sft_dir), data=str(examples_file), out=str(pairs)),
+        GenerationConfig(max_new_tokens=6, batch_size=4, do_sample=True, seed=1),
+    )
+    dpo_dir = tmp_path / "dpo-adapter"
+    train_dpo(
+        PalDpoConfig(model=str(sft_dir), train_file=str(pairs), merge_lora=False),
+        make_dpo_args(output_dir=str(dpo_dir), **FAST),
+    )
+    assert models.is_adapter_dir(dpo_dir) and not (dpo_dir / "ref").exists()  # the reference copy is not saved
+    final, _ = models.load_lm(str(dpo_dir), device="cpu")
+    assert not torch.allclose(final(ids).logits, stage1(ids).logits)  # DPO moved the stage-1 adapter on
+
+
+def test_resume_skips_a_checkpoint_whose_save_was_killed(tiny_lm_copy, examples_file, tmp_path):
+    """A real SIGKILL while checkpoint-2 is being written (after its weights, before trainer_state.json)."""
+    out = tmp_path / "sft-killed"
+    script = f"""
+import os, signal
+from transformers import Trainer
+from pal_core.train import PalSftConfig, make_sft_args, train_sft
+original = Trainer._save_rng_state
+def dying(self, output_dir):
+    if output_dir.endswith("checkpoint-2"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, output_dir)
+Trainer._save_rng_state = dying
+train_sft(PalSftConfig(model={str(tiny_lm_copy)!r}, train_file={str(examples_file)!r}),
+          make_sft_args(output_dir={str(out)!r}, **{dict(FAST, save_strategy="steps", save_steps=1, max_steps=3)!r}))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert (out / "checkpoint-2" / "model.safetensors").is_file()
+    assert not (out / "checkpoint-2" / "trainer_state.json").exists()
+    assert checkpoint_problem(out / "checkpoint-2") == "no trainer_state.json (the save did not finish)"
+    assert last_complete_checkpoint(out) == str(out / "checkpoint-1")
+    resumed = PalSftConfig(model=str(tiny_lm_copy), train_file=str(examples_file), resume=True)
+    metrics = train_sft(resumed, make_sft_args(output_dir=str(out), **{**FAST, "max_steps": 3}))
+    assert metrics["resumed_from"] == "checkpoint-1" and metrics["global_step"] == 3
