@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# PAL at a real scale on the 2-core CPU (no GPU is lent to this project): the whole campaign in one resumable script.
+#
+#   bash docs/results/pal_cpu/run.sh            # from the repository root; run it again after a stop: finished
+#                                               # steps are skipped, training resumes from its last complete checkpoint
+#
+# The recipe below was fixed before any evaluation turn was looked at; nothing in it was tuned on validation data,
+# and the blind test inputs are only ever generated on (never scored, never used to choose anything).
+#   data       the first 2,000 turns of the RCDG PersonaChat train sample, persona labels by our consistency
+#              classifier (`pal label`, its default entail threshold 0.9); examples it leaves unlabelled: none
+#   stage 1    mixture SFT (select + generate rows, loss on the target only), LoRA r 16 / alpha 32 on q,k,v,o of
+#              SmolLM2-135M-Instruct, lr 2e-4 cosine, 10 warm-up steps, batch 8 x 2 accumulation, 1 epoch,
+#              length-grouped batches
+#   baseline   persona-in-prompt SFT on the same turns and budget: same LoRA and optimiser, 2 epochs over its one
+#              row per turn = as many rows and steps as the mixture's 1 epoch over two rows per turn
+#   rejected   the stage-1 model's own greedy persona-free reply (history only) on the same turns, 32 new tokens
+#   stage 2    sigmoid DPO (beta 0.1) on the first 1,200 pairs, training the stage-1 adapter on against a frozen
+#              copy of it as the reference, lr 5e-5, batch 8, 1 epoch
+#   evaluate   the first 1,000 ConvAI2 validation turns (PAL format), greedy, 32 new tokens, batch 32, fp32 CPU
+#
+# Intermediate artefacts (classifier, labelled data, checkpoints, pairs, run directories) live in $PAL_CAMPAIGN
+# (default ~/.cache/pal-studio/campaign), outside the work tree, so a fresh checkout keeps them. What lands in the
+# repository: docs/results/pal_cpu/*.json (metrics, configs, timings), docs/results/blind/*.jsonl.gz and the adapter
+# in pal_core/demo/pal-smollm2-135m/. Every step appends "step seconds load-average code-commit" to timings.tsv.
+set -euo pipefail
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=${ROOT:-$(cd "$HERE/../../.." && pwd)}
+D=${D:-$ROOT/../shared/data}
+C=${PAL_CAMPAIGN:-$HOME/.cache/pal-studio/campaign}
+PAL=${PAL:-python -m pal_core.cli}
+COMMIT=${COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}
+N_TRAIN=${N_TRAIN:-2000}
+N_PAIRS=${N_PAIRS:-1200}
+N_EVAL=${N_EVAL:-1000}
+mkdir -p "$C/data" "$C/runs" "$C/blind" "$C/logs"
+
+# step NAME DONE_FILE COMMAND...: run COMMAND unless DONE_FILE exists; log its output and wall time.
+step() {
+  local name=$1 done_file=$2; shift 2
+  if [ -e "$done_file" ]; then echo "skip $name ($done_file exists)"; return 0; fi
+  echo "run  $name: $*"
+  local t0; t0=$(date +%s)
+  "$@" > "$C/logs/$name.log" 2>&1 || { echo "FAILED $name: see $C/logs/$name.log"; tail -5 "$C/logs/$name.log"; exit 1; }
+  printf '%s\t%s\t%s\t%s\n' "$name" $(( $(date +%s) - t0 )) "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" "$COMMIT" \
+    >> "$C/timings.tsv"
+}
+
+# 0. The consistency classifier: labels the training data and scores C-score (DNLI + silver train pairs only).
+step consistency "$C/consistency/metrics.json" $PAL train consistency \
+  --train "$D/rcdg/nli-train.txt.gz" --dev "$D/rcdg/nli-valid.txt.gz" \
+  --silver "$D/pal_format/train_entailed_sentences.json.gz" --silver-limit 4000 --epochs 2 --lr 5e-5 \
+  --batch-size 32 --max-length 64 --threads 2 --output-dir "$C/consistency"
+CONS="$C/consistency"
+
+# 1. Training turns with persona labels.
+# Written under a temporary name and renamed when complete, so a killed step is never taken as done.
+convert() {
+  $PAL data convert "$D/rcdg/per-train.txt.gz" "$C/data/train.partial.jsonl" --limit $N_TRAIN \
+    && mv "$C/data/train.partial.jsonl" "$C/data/train.jsonl"
+}
+label() {
+  $PAL label "$C/data/train.jsonl" "$C/data/train_labelled.partial.jsonl" --model "$CONS" --threshold 0.9 \
+    && mv "$C/data/train_labelled.partial.jsonl" "$C/data/train_labelled.jsonl"
+}
+step convert "$C/data/train.jsonl" convert
+step label "$C/data/train_labelled.jsonl" label
+TRAIN="$C/data/train_labelled.jsonl"
+
+LORA="--use_lora true --merge_lora false --lora_r 16 --lora_alpha 32 --lora_dropout 0.05
+  --lora_target_modules q_proj k_proj v_proj o_proj"
+OPT="--learning_rate 2e-4 --lr_scheduler_type cosine --warmup_steps 10 --per_device_train_batch_size 8
+  --gradient_accumulation_steps 2 --max_length 384 --train_sampling_strategy group_by_length --logging_steps 5
+  --save_steps 10 --save_total_limit 2 --seed 0 --disable_tqdm true --resume true"
+
+# 2. Stage 1: mixture SFT (select + generate).
+step stage1 "$C/stage1/metrics.json" $PAL train sft --train_file "$TRAIN" --tasks select generate \
+  --output_dir "$C/stage1" --num_train_epochs 1 $LORA $OPT
+
+# 3. Rejected sampling with the stage-1 model.
+rejected() {
+  $PAL sample-rejected --model "$C/stage1" --data "$TRAIN" --out "$C/data/pairs.partial.jsonl" \
+    --batch_size 32 --max_new_tokens 32 && mv "$C/data/pairs.partial.jsonl" "$C/data/pairs.jsonl"
+}
+step rejected "$C/data/pairs.jsonl" rejected
+
+# 4. Stage 2: DPO on the stage-1 adapter.
+step stage2 "$C/pal/metrics.json" $PAL train dpo --model "$C/stage1" --train_file "$C/data/pairs.jsonl" \
+  --limit $N_PAIRS --output_dir "$C/pal" --merge_lora false --learning_rate 5e-5 --per_device_train_batch_size 8 \
+  --num_train_epochs 1 --beta 0.1 --max_length 384 --logging_steps 5 --save_steps 10 --save_total_limit 2 \
+  --seed 0 --disable_tqdm true --resume true
+
+# 5. The persona-in-prompt SFT baseline, same turns and budget.
+step sft_baseline "$C/sft_baseline/metrics.json" $PAL train sft --train_file "$TRAIN" --tasks full_persona \
+  --output_dir "$C/sft_baseline" --num_train_epochs 2 $LORA $OPT
+
+# 6. Evaluation on the first 1,000 validation turns.
+EV="--data $D/pal_format/valid_output.json.gz --limit $N_EVAL --max_new_tokens 32 --batch_size 32 --device cpu
+  --consistency_model $CONS"
+ev() { local name=$1; shift; step "eval_$name" "$C/runs/$name/metrics.json" $PAL evaluate --output_dir "$C/runs/$name" $EV "$@"; }
+ev pal_stg --system select_then_generate --selector lm --model "$C/pal"
+ev sft_full_persona --system full_persona --model "$C/sft_baseline"
+ev stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
+ev pal_gold_persona --system gold_persona --model "$C/pal"
+ev persona_free --system persona_free
+ev full_persona --system full_persona
+ev pal_embedding --system select_then_generate --selector embedding --model "$C/pal"
+ev pal_nli --system select_then_generate --selector nli --model "$C/pal"
+ev sft_swapped --system full_persona --model "$C/sft_baseline" --swap_persona true
+ev pal_swapped --system select_then_generate --selector lm --model "$C/pal" --swap_persona true
+
+# 7. Blind test outputs: generated only, never scored.
+BL="--data $D/blind/personachat_test_inputs.jsonl.gz --limit $N_EVAL --max_new_tokens 32 --batch_size 32 --device cpu"
+blind() { local name=$1; shift; step "blind_$name" "$C/blind/$name/config.json" $PAL generate --output_dir "$C/blind/$name" $BL "$@"; }
+blind sft --system full_persona --model "$C/sft_baseline"
+blind stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
+blind pal_stg --system select_then_generate --selector lm --model "$C/pal"
+
+# 8. What lands in the repository: metrics, tables, blind outputs.
+python "$HERE/report.py" --campaign "$C" --out "$HERE" --blind-out "$ROOT/docs/results/blind"
