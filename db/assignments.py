@@ -1,15 +1,22 @@
 """The annotation queue: which item a user sees next, pre-assignment, skipping and progress."""
 
 import statistics
+import time
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Integer, and_, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from db.errors import NotFoundError, PermissionDeniedError, StoreError
-from db.models import Assignment, Comparison, Judgement, Project, User, utc_now
+from db.models import Assignment, Comparison, Judgement, Project, User, UTCDateTime, utc_now
 from db.projects import get_project_row
 from db.queries import current, judges_per_item
 from db.users import audit, get_user, require_role
+
+# An item has `annotators_per_item` judge slots. A slot is held by a judgement ("done") or by a reservation
+# ("assigned") younger than this: an annotator who walks away gives the slot back to the others after it.
+RESERVATION_TTL = timedelta(hours=1)
+CLAIM_PASSES = 5  # tries over the items other transactions were claiming at that moment
 
 
 def get_item_row(session: Session, item_id: int) -> Comparison:
@@ -26,32 +33,116 @@ def _assignments(session: Session, project_id: int, user_id: int | None = None) 
     return list(session.scalars(stmt))
 
 
-def _open_items(session: Session, project_id: int, user_id: int, k: int, judges: dict[int, set[int]]) -> list[int]:
-    """Items the user may take, best first: own open assignments, free items, then own skipped ones."""
+def _active_others(item_id: int, user_id: int, cutoff):
+    """Scalar subquery: judge slots of the item held by users other than `user_id` (judged, or reserved since
+    `cutoff`)."""
+    holding = or_(Assignment.status == "done", and_(Assignment.status == "assigned", Assignment.updated_at >= cutoff))
+    return (
+        select(func.count())
+        .select_from(Assignment)
+        .where(Assignment.comparison_id == item_id, Assignment.user_id != user_id, holding)
+        .scalar_subquery()
+    )
+
+
+def _lock(session: Session, item_id: int, *, wait: bool) -> bool:
+    """PostgreSQL: lock the item's row (`FOR UPDATE`, `SKIP LOCKED` unless `wait`); False when another
+    transaction holds it. SQLite renders no clause (writers are serialised by the database lock): always True."""
+    stmt = select(Comparison.id).where(Comparison.id == item_id).with_for_update(skip_locked=not wait)
+    return session.scalar(stmt) is not None
+
+
+def _claim_locked(session: Session, *, user_id: int, item_id: int, k: int) -> bool:
+    """The guarded write: reserve a slot for `user_id` (assignment "assigned", now) only while fewer than `k`
+    other users hold one. Run it with the item locked: on PostgreSQL it is then a new statement under READ
+    COMMITTED that sees every earlier claim; on SQLite a transaction whose snapshot is stale cannot write at all."""
+    now = utc_now()
+    free = _active_others(item_id, user_id, now - RESERVATION_TTL) < k
+    existing = session.scalar(
+        select(Assignment.id).where(Assignment.user_id == user_id, Assignment.comparison_id == item_id)
+    )
+    if existing is None:
+        row = select(
+            literal(user_id, Integer), literal(item_id, Integer), literal("assigned"), literal(now, UTCDateTime)
+        ).where(free)
+        stmt = insert(Assignment).from_select(["user_id", "comparison_id", "status", "updated_at"], row)
+        return session.execute(stmt.returning(Assignment.id)).first() is not None  # rowcount: -1 on psycopg
+    stmt = (
+        update(Assignment)
+        .where(Assignment.id == existing, free)
+        .values(status="assigned", updated_at=now)
+        .returning(Assignment.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    return session.execute(stmt).first() is not None
+
+
+def claim_first(session: Session, *, user_id: int, items: list[int], k: int, n: int = 1) -> list[int]:
+    """Claim up to `n` of `items` for `user_id`, in order (the queue pattern: `SELECT ... FOR UPDATE SKIP LOCKED`,
+    then the guarded write). Items another transaction is claiming right now are retried a few times after a
+    short pause (their locks last one short transaction) instead of waiting, so two claimers never deadlock."""
+    claimed, busy = [], list(items)
+    for attempt in range(CLAIM_PASSES):
+        if attempt:
+            time.sleep(0.02 * attempt)
+        pending, busy = busy, []
+        for cid in pending:
+            if len(claimed) == n:
+                return claimed
+            if not _lock(session, cid, wait=False):
+                busy.append(cid)
+            elif _claim_locked(session, user_id=user_id, item_id=cid, k=k):
+                claimed.append(cid)
+        if not busy or len(claimed) == n:
+            break
+    return claimed
+
+
+def hold_for_judgement(session: Session, *, user_id: int, item_id: int) -> None:
+    """Make sure `user_id` holds a judge slot of the item before a new judgement (waiting for a concurrent claim);
+    raises StoreError when the slots went to others (a skipped item gives its slot back, and a reservation lapses
+    after RESERVATION_TTL)."""
+    k = session.scalar(
+        select(Project.annotators_per_item)
+        .join(Comparison, Comparison.project_id == Project.id)
+        .where(Comparison.id == item_id)
+    )
+    if k is None:
+        raise NotFoundError(f"item_id: expected an existing comparison item, got {item_id!r}")
+    if not (_lock(session, item_id, wait=True) and _claim_locked(session, user_id=user_id, item_id=item_id, k=k)):
+        minutes = RESERVATION_TTL.total_seconds() / 60
+        raise StoreError(
+            f"item_id: expected an item with a free judge slot, got item {item_id}, whose {k} slot(s) other "
+            f"annotators hold (a skipped item, or one kept open over {minutes:.0f} minutes, gives its slot away); "
+            "take the next item"
+        )
+
+
+def _candidates(session: Session, project_id: int, user_id: int, k: int, judges: dict[int, set[int]]) -> list[int]:
+    """Items the user may take, best first, from one snapshot: own reservations, free items, then own skipped or
+    lapsed ones. The snapshot only orders the tries; claim_first() decides under the lock."""
+    cutoff = utc_now() - RESERVATION_TTL
     mine, held = {}, {}
     for a in _assignments(session, project_id):
         if a.user_id == user_id:
-            mine[a.comparison_id] = a.status
-        elif a.status == "assigned" and user_id not in judges.get(a.comparison_id, ()):
-            held[a.comparison_id] = held.get(a.comparison_id, 0) + 1  # reserved by someone still working on it
+            mine[a.comparison_id] = "lapsed" if a.status == "assigned" and a.updated_at < cutoff else a.status
+        elif a.status == "done" or (a.status == "assigned" and a.updated_at >= cutoff):
+            held[a.comparison_id] = held.get(a.comparison_id, 0) + 1
     order = session.execute(
         select(Comparison.id).where(Comparison.project_id == project_id).order_by(Comparison.position)
     ).scalars()
-    own, free, loose, skipped = [], [], [], []
+    own, free, later = [], [], []
     for cid in order:
-        n = len(judges.get(cid, ()))
-        if user_id in judges.get(cid, ()):
+        if user_id in judges.get(cid, ()) or held.get(cid, 0) >= k:
             continue
-        if mine.get(cid) == "assigned":
+        status = mine.get(cid)
+        if status == "assigned":
             own.append(cid)
-        elif mine.get(cid) == "skipped":
-            if n < k:
-                skipped.append(cid)
-        elif n + held.get(cid, 0) < k:
+        elif status in ("skipped", "lapsed"):
+            later.append(cid)
+        elif status is None:
             free.append(cid)
-        elif n < k:
-            loose.append(cid)  # only reserved by others: offered when nothing else is left
-    return own + free + loose + skipped
+    return own + free + later
 
 
 def _progress(session: Session, project_id: int, user_id: int, k: int, judges: dict[int, set[int]]) -> dict:
@@ -81,7 +172,8 @@ def item_view(item: Comparison) -> dict:
 
 
 def assign(session: Session, *, actor: str, project_id: int, user: str, n: int) -> int:
-    """Pre-assign up to n open items to `user` (admin); returns how many were newly assigned."""
+    """Pre-assign up to n open items to `user` (admin), each claimed like next_item does; returns how many were
+    newly assigned."""
     require_role(session, actor, "admin")
     project = get_project_row(session, project_id)
     target = get_user(session, user)
@@ -90,10 +182,9 @@ def assign(session: Session, *, actor: str, project_id: int, user: str, n: int) 
     if not isinstance(n, int) or n < 1:
         raise StoreError(f"n: expected an int >= 1, got {n!r}")
     held = {a.comparison_id for a in _assignments(session, project_id, target.id)}
-    judges = judges_per_item(session, project_id)
-    open_items = _open_items(session, project_id, target.id, project.annotators_per_item, judges)
-    new = [cid for cid in open_items if cid not in held][:n]
-    session.add_all(Assignment(user_id=target.id, comparison_id=cid) for cid in new)
+    k = project.annotators_per_item
+    candidates = _candidates(session, project_id, target.id, k, judges_per_item(session, project_id))
+    new = claim_first(session, user_id=target.id, items=[c for c in candidates if c not in held], k=k, n=n)
     audit(session, actor, "assign", f"project:{project_id}", user=user, n=len(new))
     return len(new)
 
@@ -108,29 +199,21 @@ def _annotation_view(session: Session, item: Comparison, project: Project, user_
 def next_item(session: Session, *, actor: str, project_id: int) -> dict | None:
     """The next item for `actor` (annotator), assigned to them on the way; None when nothing is left.
 
-    Never an item they judged; only items with fewer than annotators_per_item judges (their own open assignments
-    first, skipped ones last). Returns {"item_id", "project_id", "dialogue_id", "persona", "partner_persona",
-    "history", "response_a", "response_b", "contradiction_a", "contradiction_b" (per-persona-sentence scores or
-    None), "selected_index_a", "selected_index_b" (the systems' own selection or None), "guidelines",
-    "progress": {"done", "total", "n_items"}}. System names are never included. Two annotators asking at the same
-    moment may both get an item's last slot (it then gets one judge too many); no judgement is ever refused or lost.
+    Never an item they judged, never one whose annotators_per_item slots others hold (their own open reservation
+    first, skipped ones last); concurrent callers never push an item past that limit (see claim_first). Returns
+    {"item_id", "project_id", "dialogue_id", "persona", "partner_persona", "history", "response_a", "response_b",
+    "contradiction_a", "contradiction_b" (per-persona-sentence scores or None), "selected_index_a",
+    "selected_index_b" (the systems' own selection or None), "guidelines", "progress": {"done", "total",
+    "n_items"}}. System names are never included.
     """
     user = require_role(session, actor, "annotator")
     project = get_project_row(session, project_id)
     judges = judges_per_item(session, project_id)
-    candidates = _open_items(session, project_id, user.id, project.annotators_per_item, judges)
-    if not candidates:
+    k = project.annotators_per_item
+    claimed = claim_first(session, user_id=user.id, items=_candidates(session, project_id, user.id, k, judges), k=k)
+    if not claimed:
         return None
-    item = get_item_row(session, candidates[0])
-    assignment = session.scalars(
-        select(Assignment).where(Assignment.user_id == user.id, Assignment.comparison_id == item.id)
-    ).one_or_none()
-    if assignment is None:
-        session.add(Assignment(user_id=user.id, comparison_id=item.id))
-    elif assignment.status != "assigned":
-        assignment.status, assignment.updated_at = "assigned", utc_now()
-    session.flush()
-    return _annotation_view(session, item, project, user.id, judges)
+    return _annotation_view(session, get_item_row(session, claimed[0]), project, user.id, judges)
 
 
 def get_item(session: Session, *, actor: str, item_id: int) -> dict:

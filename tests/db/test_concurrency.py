@@ -1,4 +1,5 @@
-"""20 concurrent writers (10 processes and 10 threads) record 2,000 judgements: none lost, none duplicated."""
+"""Concurrency: 20 writers (10 processes and 10 threads) record 2,000 judgements, none lost or duplicated; 20 processes
+taking items from the queue never give an item more judges than the project asks for."""
 
 import multiprocessing
 import threading
@@ -10,7 +11,7 @@ from dbkit import write_run
 from sqlalchemy import func, select
 
 from db import store
-from db.models import Assignment, Judgement, User
+from db.models import Assignment, Comparison, Judgement, User
 from db.session import make_session_factory, run_in_transaction
 
 N_WRITERS = 20
@@ -85,3 +86,59 @@ def test_concurrent_writers_lose_nothing(factory, db_url, busy_project):
         per_user = Counter(r["user"] for r in store.judgements_frame(s, actor="admin", project_id=project_id))
     assert total == len(distinct) == N_WRITERS * N_ITEMS == 2_000
     assert per_user == dict.fromkeys(names, N_ITEMS)
+
+
+JUDGES = 3  # annotators_per_item of the queue test
+QUEUE_ITEMS = 60
+PER_WRITER = 12  # 20 x 12 = 240 judgements wanted for 60 x 3 = 180 slots: the last slots are fought over
+
+
+def _annotate_queue(url: str, project_id: int, user: str) -> None:
+    """One annotator as the Annotate page works: take an item, then judge it and take the next in one transaction."""
+    factory = make_session_factory(url)
+    try:
+        item = run_in_transaction(factory, lambda s: store.next_item(s, actor=user, project_id=project_id))
+        for n in range(1, PER_WRITER + 1):
+            if item is None:
+                break
+
+            def judge_and_next(s, item_id=item["item_id"], last=n == PER_WRITER):
+                store.record_judgement(
+                    s, actor=user, item_id=item_id, preference="A", consistency_a=3, consistency_b=4, seconds=1.0
+                )
+                return None if last else store.next_item(s, actor=user, project_id=project_id)  # no slot left held
+
+            item = run_in_transaction(factory, judge_and_next)
+    finally:
+        factory.kw["bind"].dispose()
+
+
+def test_queue_never_gives_an_item_more_judges_than_the_project_asks(factory, db_url, tmp_path):
+    """20 processes take items and judge them at once (the PostgreSQL run failed this before items were claimed
+    under FOR UPDATE SKIP LOCKED: 4-20 judges on some items, none on others)."""
+    names = [f"queue{i:02d}" for i in range(N_WRITERS)]
+    password_hash = PasswordHasher().hash("writer-password")
+    with factory.begin() as s:
+        s.add_all(User(name=n, role="annotator", password_hash=password_hash) for n in names)
+        for system in ("fast", "slow"):
+            store.import_run(s, actor="admin", run_dir=write_run(tmp_path / system, system, QUEUE_ITEMS, first=500))
+        project_id = store.create_project(
+            s, actor="admin", name="queue", system_names=["fast", "slow"], annotators_per_item=JUDGES
+        )["id"]
+    factory.kw["bind"].dispose()
+    ctx = multiprocessing.get_context("fork")
+    processes = [ctx.Process(target=_annotate_queue, args=(db_url, project_id, n)) for n in names]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout=300)
+    assert [p.exitcode for p in processes] == [0] * N_WRITERS
+    with factory() as s:
+        items = s.scalars(select(Comparison.id).where(Comparison.project_id == project_id)).all()
+        rows = store.judgements_frame(s, actor="admin", project_id=project_id)
+    per_item = Counter({i: 0 for i in items})
+    per_item.update(r["item_id"] for r in rows)
+    assert len(per_item) == QUEUE_ITEMS
+    assert max(per_item.values()) == JUDGES  # never above the limit ...
+    assert sorted(set(per_item.values())) == [JUDGES]  # ... and every slot filled: 240 wanted, 180 there
+    assert len({(r["user"], r["item_id"]) for r in rows}) == len(rows) == QUEUE_ITEMS * JUDGES
