@@ -238,10 +238,10 @@ def undo_last(session: Session, *, actor: str, project_id: int) -> dict | None:
 
 
 def list_disagreements(session: Session, *, actor: str, project_id: int) -> list[dict]:
-    """Items whose current judgements differ and that are not adjudicated (any role): [{"item_id", "dialogue_id",
+    """Items whose current judgements differ and that are not adjudicated (researcher): [{"item_id", "dialogue_id",
     "persona", "history", "response_a", "response_b", "system_a", "system_b", "judgements": [{"user",
     "preference", "reason"}]}]."""
-    require_role(session, actor, "viewer")
+    require_role(session, actor, "researcher")
     get_project_row(session, project_id)
     adjudicated = set(session.scalars(current("adjudication", project_id).with_only_columns(Judgement.comparison_id)))
     by_item: dict[int, list[tuple[str, Judgement]]] = {}

@@ -23,6 +23,7 @@ DEMO_USERS = {
     "admin": ("admin", "admin-demo"),
     "alice": ("annotator", "annotator-demo"),
     "bob": ("annotator", "annotator-demo"),
+    "researcher": ("researcher", "researcher-demo"),
     "viewer": ("viewer", "viewer-demo"),
 }
 DEMO_PROJECT = "Demo comparison"

@@ -11,7 +11,7 @@ from db.errors import StoreError
 from db.models import Comparison, Dialogue, Judgement, Response, System, User
 from db.projects import get_project_row
 from db.queries import is_current
-from db.users import audit, require_role
+from db.users import ROLE_RANK, audit, require_role
 
 FORMATS = ("csv", "parquet")
 _RA, _RB = aliased(Response), aliased(Response)
@@ -68,16 +68,41 @@ def _winner(preference: str, system_a: str, system_b: str) -> str:
     return {"A": system_a, "B": system_b}.get(preference, preference)
 
 
+# Judgement columns that name the systems behind A/B or the known answer: researchers and admins only.
+BLIND_COLUMNS = ("system_a", "system_b", "winner", "is_gold", "gold_answer")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula (OWASP CSV injection)
+
+
+def csv_cell(value):
+    """`value` safe for a spreadsheet: text starting with = + - @ (or tab / CR) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def judgements_csv(rows: list[dict]) -> str:
+    """judgements_frame() rows as CSV text with every text cell passed through csv_cell."""
+    import pandas as pd  # only exports need it
+
+    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
+    return frame.map(csv_cell).to_csv(index=False)
+
+
 def judgements_frame(session: Session, *, actor: str | None, project_id: int) -> list[dict]:
-    """Current (not superseded, not undone) annotator judgements as flat dicts (any role), one per row:
+    """Current (not superseded, not undone) judgements as flat dicts. Researchers, admins and the CLI get every
+    annotator's rows; an annotator gets only their own, with the BLIND_COLUMNS set to None; viewers are refused
+    (they see aggregates: db.summaries). One dict per row:
     {"judgement_id", "project_id", "item_id", "dialogue_id", "user", "system_a", "system_b", "preference",
     "winner" (system name, "tie" or "both_bad"), "consistency_a", "consistency_b", "persona_used_a",
     "persona_used_b", "contradiction_a", "contradiction_b", "fluency_a", "fluency_b", "engagingness_a",
     "engagingness_b", "reason", "seconds", "created_at", "is_gold", "gold_answer"}."""
-    require_role(session, actor, "viewer", allow_cli=True)
+    user = require_role(session, actor, "annotator", allow_cli=True)
     get_project_row(session, project_id)
+    own_only = user is not None and ROLE_RANK[user.role] < ROLE_RANK["researcher"]
     out = []
     for r in _rows(session, project_id, "judgement"):
+        if own_only and r.user != user.name:
+            continue
         row = {
             "judgement_id": r.id,
             "project_id": project_id,
@@ -91,6 +116,8 @@ def judgements_frame(session: Session, *, actor: str | None, project_id: int) ->
         }
         row.update({f: getattr(r, f) for f in _FIELDS})
         row.update(is_gold=r.is_gold, gold_answer=r.gold_answer)
+        if own_only:
+            row.update(dict.fromkeys(BLIND_COLUMNS))
         out.append(row)
     return out
 
@@ -178,7 +205,7 @@ def export_preferences(
     system's own selection. both_bad never makes a pair; ties are kept (A as chosen, provenance "tie": True) only when
     drop_ties=False; pairs whose two texts are equal or empty are left out.
     """
-    require_role(session, actor, "viewer", allow_cli=True)
+    require_role(session, actor, "researcher", allow_cli=True)
     get_project_row(session, project_id)
     if not isinstance(min_agreement, int | float) or not 0.0 <= min_agreement <= 1.0:
         raise StoreError(f"min_agreement: expected a number from 0 to 1, got {min_agreement!r}")
@@ -238,19 +265,21 @@ def export_preferences(
 def export_judgements_table(
     session: Session, *, actor: str | None, project_id: int, path: str | Path, fmt: str | None = None
 ) -> Path:
-    """Write judgements_frame() to CSV or Parquet (fmt from the suffix when None); returns the path."""
+    """Write judgements_frame() to CSV (cells escaped by csv_cell) or Parquet (fmt from the suffix when None;
+    researcher). Returns the path."""
     import pandas as pd  # only exports need it
 
+    require_role(session, actor, "researcher", allow_cli=True)
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise StoreError(f"fmt: expected one of {', '.join(FORMATS)} (or a .csv/.parquet path), got {fmt!r}")
     rows = judgements_frame(session, actor=actor, project_id=project_id)
-    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "csv":
-        frame.to_csv(path, index=False)
+        path.write_text(judgements_csv(rows), encoding="utf-8")
     else:
+        frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
         frame.to_parquet(path, index=False)
     audit(session, actor, "export_judgements", f"project:{project_id}", path=str(path), n=len(rows))
     return path

@@ -7,7 +7,7 @@ import streamlit as st
 from db import store
 from pal_core import analysis
 from pal_core.errors import PalError
-from ui.auth import require_role
+from ui.auth import has_role, require_role
 from ui.render import pick_project
 from ui.resources import db_url, load_run, session_factory
 
@@ -16,8 +16,14 @@ st.title("Leaderboard")
 project = pick_project(user["name"], "leaderboard_project")
 if project is None:
     st.stop()
+full = has_role("researcher")  # row-level judgements; below that, aggregates only (db.summaries)
 with session_factory(db_url()).begin() as session:
-    rows = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
+    if full:
+        rows = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
+    else:  # one anonymous (system_a, system_b, preference) row per counted outcome
+        counts = store.outcome_counts(session, actor=user["name"], project_id=project["id"])
+        rows = [{k: c[k] for k in ("system_a", "system_b", "preference")} for c in counts for _ in range(c["n"])]
+        means = store.criterion_means(session, actor=user["name"], project_id=project["id"])
     systems = {s["name"]: s for s in store.list_systems(session, actor=user["name"])}
 if not rows:
     st.info("No judgements yet in this project.")
@@ -26,9 +32,11 @@ df = pd.DataFrame(rows)
 runs = {name: load_run(s["run_dir"]) for name, s in systems.items() if s["run_dir"]}
 lengths = {name: {r["id"]: len(r["response"].split()) for r in run["rows"]} for name, run in runs.items()}
 for side in ("a", "b"):
-    df[f"len_{side}"] = [
-        lengths.get(s, {}).get(d) for s, d in zip(df[f"system_{side}"], df["dialogue_id"], strict=True)
-    ]
+    df[f"len_{side}"] = (
+        [lengths.get(s, {}).get(d) for s, d in zip(df[f"system_{side}"], df["dialogue_id"], strict=True)]
+        if full
+        else None
+    )
 
 st.header("Bradley-Terry ranking")
 n_boot = st.slider("Bootstrap resamples", 50, 1000, 200, step=50, key="leaderboard_bootstrap")
@@ -54,7 +62,15 @@ with left:
     )
 with right:
     st.subheader("Per-criterion mean ratings")
-    criteria = analysis.criterion_scores(df)
+    if full:
+        criteria = analysis.criterion_scores(df)
+    elif means:
+        long = pd.DataFrame(means)
+        criteria = long.pivot(index="system", columns="criterion", values="mean")
+        criteria = criteria.join(long.pivot(index="system", columns="criterion", values="n").add_suffix("_n"))
+        criteria = criteria.assign(n=long.groupby("system")["n"].max()).reset_index()
+    else:
+        criteria = pd.DataFrame({"system": [], "n": []})
     st.dataframe(criteria, hide_index=True, key="leaderboard_criteria")
     st.plotly_chart(
         px.bar(

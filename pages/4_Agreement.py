@@ -17,6 +17,9 @@ st.title("Agreement & review")
 project = pick_project(user["name"], "agreement_project")
 if project is None:
     st.stop()
+if not has_role("researcher"):  # the statistics need every annotator's answers per item
+    st.info("Agreement statistics and the disagreement queue show each annotator's answers: researchers only.")
+    st.stop()
 with session_factory(db_url()).begin() as session:
     rows = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
     queue = store.list_disagreements(session, actor=user["name"], project_id=project["id"])

@@ -27,6 +27,13 @@ c1, c2, c3 = st.columns(3)
 majority = c1.toggle("One pair per item (majority / adjudication)", value=True, key="export_majority")
 drop_ties = c2.toggle("Drop ties", value=True, key="export_drop_ties")
 min_agreement = c3.slider("Minimum agreement", 0.0, 1.0, 0.0, step=0.05, key="export_min_agreement")
+if not has_role("researcher"):  # viewers and annotators see aggregates only
+    with session_factory(db_url()).begin() as session:
+        counts = store.outcome_counts(session, actor=user["name"], project_id=project["id"])
+    st.metric("Judgements", sum(c["n"] for c in counts))
+    st.dataframe(pd.DataFrame(counts), hide_index=True, key="export_counts")
+    st.caption("Exports and training runs need the researcher role.")
+    st.stop()
 with session_factory(db_url()).begin() as session:
     rows = store.export_preferences(
         session,
@@ -69,15 +76,15 @@ d1.download_button(
 )
 d2.download_button(
     "Download all judgements (CSV)",
-    pd.DataFrame(table).to_csv(index=False),
+    store.judgements_csv(table),  # cells starting with = + - @ escaped
     file_name=f"judgements-p{project['id']}.csv",
     mime="text/csv",
     key="export_csv",
 )
 
 st.header("Train with DPO")
-if not has_role("admin"):
-    st.caption("An admin starts training runs.")
+if not has_role("researcher"):
+    st.caption("A researcher starts training runs.")
     st.stop()
 model = st.text_input("Start model (empty: SmolLM2-135M-Instruct, or a local checkpoint path)", key="export_model")
 max_steps = st.number_input("Training steps", 1, 100_000, 20, key="export_max_steps")

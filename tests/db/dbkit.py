@@ -4,7 +4,14 @@ when several test folders have a conftest.py)."""
 import json
 from pathlib import Path
 
-USERS = {"admin": "admin", "alice": "annotator", "bob": "annotator", "carol": "annotator", "vic": "viewer"}
+USERS = {
+    "admin": "admin",
+    "alice": "annotator",
+    "bob": "annotator",
+    "carol": "annotator",
+    "rita": "researcher",
+    "vic": "viewer",
+}
 PASSWORD = "correct-horse"  # every test user's password
 SYSTEMS = ("sys_a", "sys_b", "sys_c")
 N_DIALOGUES = 6

@@ -106,7 +106,7 @@ def test_second_judgement_supersedes_first(factory, project_id):
     item = _judge(factory, "alice", project_id, "A")
     with factory.begin() as s:
         second = store.record_judgement(s, actor="alice", item_id=item["item_id"], preference="B", **RATINGS)
-        frame = store.judgements_frame(s, actor="vic", project_id=project_id)
+        frame = store.judgements_frame(s, actor="rita", project_id=project_id)
     assert second["supersedes_id"] is not None
     assert [(r["item_id"], r["preference"]) for r in frame] == [(item["item_id"], "B")]
 
@@ -124,7 +124,7 @@ def test_undo_last_appends_row_and_gives_item_back(factory, count, project_id):
     with factory() as s:
         kinds = s.scalars(select(Judgement.kind).order_by(Judgement.id)).all()
         assert kinds == ["judgement", "judgement", "undo", "undo"]
-        assert store.judgements_frame(s, actor="vic", project_id=project_id) == []
+        assert store.judgements_frame(s, actor="rita", project_id=project_id) == []
 
 
 def test_get_item_reopens_the_item_an_undo_gave_back(factory, project_id):
@@ -178,7 +178,7 @@ def test_disagreements_and_adjudication(factory, project_id):
     with factory.begin() as s:
         assert store.next_item(s, actor="bob", project_id=project_id)["item_id"] == item["item_id"]
         store.record_judgement(s, actor="bob", item_id=item["item_id"], preference="B", **RATINGS)
-        queue = store.list_disagreements(s, actor="vic", project_id=project_id)
+        queue = store.list_disagreements(s, actor="rita", project_id=project_id)
         assert [q["item_id"] for q in queue] == [item["item_id"]]
         assert {(j["user"], j["preference"]) for j in queue[0]["judgements"]} == {("alice", "A"), ("bob", "B")}
         assert {queue[0]["system_a"], queue[0]["system_b"]} == {"sys_a", "sys_b"}
@@ -187,8 +187,8 @@ def test_disagreements_and_adjudication(factory, project_id):
         first = store.adjudicate(s, actor="admin", item_id=item["item_id"], preference="A", reason="persona fit")
         second = store.adjudicate(s, actor="admin", item_id=item["item_id"], preference="B")
         assert second["supersedes_id"] == first["id"]
-        assert store.list_disagreements(s, actor="vic", project_id=project_id) == []
-        pairs = store.export_preferences(s, actor="vic", project_id=project_id)
+        assert store.list_disagreements(s, actor="rita", project_id=project_id) == []
+        pairs = store.export_preferences(s, actor="rita", project_id=project_id)
     assert [(p["provenance"]["decision"], p["provenance"]["agreement"]) for p in pairs] == [("adjudicated", 0.5)]
 
 

@@ -42,7 +42,7 @@ def judged(factory) -> int:
 
 def test_judgements_frame_has_flat_current_rows(factory, judged):
     with factory() as s:
-        rows = store.judgements_frame(s, actor="vic", project_id=judged)
+        rows = store.judgements_frame(s, actor="rita", project_id=judged)
     assert len(rows) == 9 and {r["user"] for r in rows} == {"alice", "bob", "carol"}
     first = rows[0]
     assert first["winner"] == {"A": first["system_a"], "B": first["system_b"]}[first["preference"]]
@@ -53,8 +53,8 @@ def test_judgements_frame_has_flat_current_rows(factory, judged):
 
 def test_export_preferences_majority_drops_ties_and_both_bad(factory, judged):
     with factory() as s:
-        pairs = store.export_preferences(s, actor="vic", project_id=judged)
-        items = {r["item_id"]: r for r in store.judgements_frame(s, actor="vic", project_id=judged)}
+        pairs = store.export_preferences(s, actor="rita", project_id=judged)
+        items = {r["item_id"]: r for r in store.judgements_frame(s, actor="rita", project_id=judged)}
     assert len(pairs) == 1
     pair, item = pairs[0], items[pairs[0]["provenance"]["item_id"]]
     winner = item["system_a"]  # A won 2 of 3
@@ -68,11 +68,11 @@ def test_export_preferences_majority_drops_ties_and_both_bad(factory, judged):
 
 def test_export_preferences_options(factory, judged):
     with factory() as s:
-        keep_ties = store.export_preferences(s, actor="vic", project_id=judged, drop_ties=False)
-        strict = store.export_preferences(s, actor="vic", project_id=judged, min_agreement=0.9)
-        each = store.export_preferences(s, actor="vic", project_id=judged, majority=False, drop_ties=False)
+        keep_ties = store.export_preferences(s, actor="rita", project_id=judged, drop_ties=False)
+        strict = store.export_preferences(s, actor="rita", project_id=judged, min_agreement=0.9)
+        each = store.export_preferences(s, actor="rita", project_id=judged, majority=False, drop_ties=False)
         with pytest.raises(StoreError, match=r"min_agreement: expected a number from 0 to 1, got 2"):
-            store.export_preferences(s, actor="vic", project_id=judged, min_agreement=2)
+            store.export_preferences(s, actor="rita", project_id=judged, min_agreement=2)
     assert len(keep_ties) == 2 and [p["provenance"].get("tie", False) for p in keep_ties].count(True) == 1
     assert strict == []
     assert len(each) == 6 and all(len(p["provenance"]["annotator_ids"]) == 1 for p in each)  # no both_bad pairs
@@ -82,11 +82,11 @@ def test_export_preferences_options(factory, judged):
 @pytest.mark.parametrize("suffix", ["csv", "parquet"])
 def test_export_judgements_table(factory, judged, tmp_path, suffix):
     with factory.begin() as s:
-        path = store.export_judgements_table(s, actor="vic", project_id=judged, path=tmp_path / f"j.{suffix}")
+        path = store.export_judgements_table(s, actor="rita", project_id=judged, path=tmp_path / f"j.{suffix}")
     frame = pd.read_csv(path) if suffix == "csv" else pd.read_parquet(path)
     assert len(frame) == 9 and {"user", "system_a", "preference", "is_gold", "gold_answer"} <= set(frame.columns)
 
 
 def test_export_judgements_table_unknown_format(factory, judged, tmp_path):
     with pytest.raises(StoreError, match=r"fmt: expected one of csv, parquet .*, got 'xlsx'"), factory.begin() as s:
-        store.export_judgements_table(s, actor="vic", project_id=judged, path=tmp_path / "j.xlsx")
+        store.export_judgements_table(s, actor="rita", project_id=judged, path=tmp_path / "j.xlsx")

@@ -31,7 +31,7 @@ def test_create_user_cli_actor_is_audited_as_cli(factory):
     ("kwargs", "match"),
     [
         ({"name": "alice", "role": "viewer"}, r"name: expected a new user name, got existing 'alice'"),
-        ({"name": "eve", "role": "superuser"}, r"role: expected one of admin, annotator, viewer, got 'superuser'"),
+        ({"name": "eve", "role": "superuser"}, r"role: expected one of admin, researcher, annotator, viewer, got 'superuser'"),
         ({"name": "", "role": "viewer"}, r"name: expected 1-64 characters"),
         ({"name": "eve", "role": "viewer", "password": "short"}, r"password: expected at least 8 characters"),
     ],
@@ -66,7 +66,7 @@ def test_authenticate_accepts_right_password_only(factory):
 
 def test_list_users_and_set_role(factory):
     with factory.begin() as s:
-        assert [u["name"] for u in store.list_users(s, actor="admin")] == ["admin", "alice", "bob", "carol", "vic"]
+        assert [u["name"] for u in store.list_users(s, actor="admin")] == ["admin", "alice", "bob", "carol", "rita", "vic"]
         assert store.set_role(s, actor="admin", name="vic", role="annotator")["role"] == "annotator"
         with pytest.raises(PermissionDeniedError):
             store.list_users(s, actor="alice")

@@ -13,7 +13,14 @@ def test_adjudication_resolves_the_disagreement(db_url):
     assert at.header[-1].value == "Disagreements to review (0)"
 
 
-def test_viewer_sees_queue_without_buttons(db_url):
-    at = page("pages/4_Agreement.py", "viewer", "viewer").run()
+def test_researcher_sees_queue_without_buttons(db_url):
+    at = page("pages/4_Agreement.py", "researcher", "researcher").run()
+    assert at.header[-1].value == "Disagreements to review (1)"
     assert not [b for b in at.button if b.key.startswith("agreement_resolve_")]
     assert "An admin resolves this item." in [c.value for c in at.caption]
+
+
+def test_viewer_sees_no_answers(db_url):
+    at = page("pages/4_Agreement.py", "viewer", "viewer").run()
+    assert not at.exception and not at.dataframe and not at.expander
+    assert at.info[0].value.startswith("Agreement statistics and the disagreement queue show each annotator's")

@@ -15,16 +15,26 @@ from ui.jobs import DpoJob
 
 def test_export_preview_follows_filters(db_url):
     with make_session_factory(db_url).begin() as session:
-        per_item = store.export_preferences(session, actor="viewer", project_id=1)
-        per_judgement = store.export_preferences(session, actor="viewer", project_id=1, majority=False)
-    at = page("pages/5_Export_and_train.py", "viewer", "viewer").run()
+        per_item = store.export_preferences(session, actor="researcher", project_id=1)
+        per_judgement = store.export_preferences(session, actor="researcher", project_id=1, majority=False)
+    at = page("pages/5_Export_and_train.py", "researcher", "researcher").run()
     assert not at.exception
     preview = at.dataframe[0].value
     assert list(preview["id"]) == [r["id"] for r in per_item]
     assert list(preview["chosen"]) == [r["chosen"] for r in per_item]
     at.toggle(key="export_majority").set_value(False).run()
     assert len(at.dataframe[0].value) == len(per_judgement) > len(per_item)
-    assert "An admin starts training runs." in [c.value for c in at.caption]
+    assert "A researcher starts training runs." not in [c.value for c in at.caption]  # researchers train
+
+
+def test_viewer_sees_counts_only(db_url):
+    with make_session_factory(db_url).begin() as session:
+        counts = store.outcome_counts(session, actor="viewer", project_id=1)
+    at = page("pages/5_Export_and_train.py", "viewer", "viewer").run()
+    assert not at.exception
+    assert at.dataframe[0].value.to_dict("records") == counts and len(at.dataframe) == 1
+    assert "Exports and training runs need the researcher role." in [c.value for c in at.caption]
+    assert not at.get("download_button")
 
 
 def test_train_button_starts_dpo_on_the_export(db_url, tmp_path, monkeypatch, tiny_lm):
