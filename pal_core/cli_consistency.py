@@ -7,15 +7,12 @@ from typing import Annotated
 import torch
 import typer
 
-from pal_core.consistency import (
-    ConsistencyConfig,
-    ConsistencyModel,
-    default_model_dir,
-    load_nli_pairs,
-    train_consistency,
-)
+from pal_core.consistency import ConsistencyModel, default_model_dir, label_examples
+from pal_core.consistency_train import ConsistencyConfig, train_consistency
 from pal_core.data import load_examples, write_examples
 from pal_core.errors import UnknownNameError
+from pal_core.nli_pairs import load_nli_pairs
+from pal_core.silver import build_silver_pairs
 
 # Defaults and help come from the config dataclass, so they are written once.
 _CFG = {f.name: f for f in dataclasses.fields(ConsistencyConfig)}
@@ -54,6 +51,7 @@ def train_consistency_command(
     silver_contradictions: Annotated[bool, _opt("silver_contradictions")] = _CFG["silver_contradictions"].default,
     balance_classes: Annotated[bool, _opt("balance_classes")] = _CFG["balance_classes"].default,
     seed: Annotated[int, _opt("seed")] = _CFG["seed"].default,
+    device: Annotated[str | None, _opt("device")] = _CFG["device"].default,
     threads: Annotated[int, typer.Option(help="torch CPU threads; 0 = torch's default.")] = 0,
 ) -> None:
     """Fine-tune the (persona sentence, response) entail/neutral/contradict classifier and print dev accuracy."""
@@ -74,10 +72,11 @@ def train_consistency_command(
         balance_classes=balance_classes,
         seed=seed,
         output_dir=output_dir,
+        device=device,
     )
     train_pairs = load_nli_pairs(train)
     dev_pairs = load_nli_pairs(dev) if dev else []
-    metrics = train_consistency(train_pairs, dev_pairs, cfg)
+    metrics = train_consistency(train_pairs, dev_pairs, cfg, build_silver_pairs(cfg))
     print(f"saved to {output_dir or default_model_dir()} after {metrics['steps']} steps, {metrics['wall_time_s']} s")
     if metrics["dev"]:
         per_class = ", ".join(f"{k} {v:.4f}" for k, v in metrics["dev"]["per_class_accuracy"].items())
@@ -92,15 +91,20 @@ def label_command(
     fmt: Annotated[str | None, typer.Option(help="Input format; default: guessed.")] = None,
     out_fmt: Annotated[str | None, typer.Option(help="Output format: pal or jsonl; default: from OUT's name.")] = None,
     batch_size: Annotated[int, typer.Option(help="Pairs per forward pass.")] = 64,
+    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N; default cuda if available.")] = None,
 ) -> None:
-    """Fill persona_label (PAL's format: used sentence indices, or [-1]) with the consistency model."""
+    """Fill persona_label (PAL's format: used sentence indices, or [-1]) with the consistency model. Under
+    `accelerate launch` each process labels a shard and the main process writes OUT."""
+    from pal_core import distributed
+
     out_format = _output_format(out_path, out_fmt)
     examples = load_examples(in_path, fmt=fmt)
-    labels = ConsistencyModel.load(model or None).label_persona_usage(examples, threshold, batch_size)
-    labelled = [dataclasses.replace(e, persona_label=label) for e, label in zip(examples, labels, strict=True)]
-    write_examples(labelled, out_path, fmt=out_format)
-    used = sum(label != (-1,) for label in labels)
-    print(f"labelled {len(labelled)} examples ({used} use a persona sentence) -> {out_path}")
+    classifier = ConsistencyModel.load(model or None, device=distributed.process_device(device))
+    labelled = label_examples(classifier, examples, threshold, batch_size)
+    if distributed.is_main_process():
+        write_examples(labelled, out_path, fmt=out_format)
+        used = sum(e.persona_label != (-1,) for e in labelled)
+        print(f"labelled {len(labelled)} examples ({used} use a persona sentence) -> {out_path}")
 
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:

@@ -7,7 +7,8 @@ extra pairs:
 - neutral: the persona sentence with the response of a pair about another persona sentence (a mismatch);
 - contradict: the persona sentence negated by a small rule set ("i am X" -> "i am not X", "i like X" -> "i dislike X",
   "i have X" -> "i do not have X", ...) with the same response, which still entails the original sentence.
-Never build them from a file of evaluation dialogues: they would leak into C-score.
+Never build them from a file of evaluation dialogues: they would leak into C-score. The caller of
+`consistency_train.train_consistency` builds them (`build_silver_pairs`) and passes them in.
 """
 
 import itertools
@@ -15,10 +16,14 @@ import json
 import random
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pal_core.consistency import NliPair
 from pal_core.data import open_text
 from pal_core.errors import DataFormatError
+from pal_core.nli_pairs import NliPair
+
+if TYPE_CHECKING:
+    from pal_core.consistency_train import ConsistencyConfig
 
 _COPULA = re.compile(r"\b(am|is|are|was|were)\b")
 _OPPOSITE_VERB = {"love": "hate", "hate": "love", "like": "dislike", "dislike": "like", "enjoy": "hate"}
@@ -114,3 +119,12 @@ def silver_pairs(
         usable = ((persona, response) for persona, response in negated if persona)
         out += [NliPair(persona, response, -1) for persona, response in itertools.islice(usable, limit)]
     return out
+
+
+def build_silver_pairs(cfg: "ConsistencyConfig") -> list[NliPair]:
+    """The silver pairs a consistency training config asks for (cfg.silver, silver_limit, silver_contradictions,
+    seed); none when cfg.silver is empty."""
+    if not cfg.silver:
+        return []
+    entailed = load_entailed_pairs(cfg.silver)
+    return silver_pairs(entailed, cfg.silver_limit, contradictions=cfg.silver_contradictions, seed=cfg.seed)

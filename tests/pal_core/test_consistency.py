@@ -1,4 +1,5 @@
-"""Consistency classifier: NLI file reading, a 2-step training run on a tiny random BERT, inference helpers, CLI."""
+"""Consistency classifier (consistency.py, consistency_train.py, nli_pairs.py): NLI file reading, a 2-step training
+run on a tiny random BERT, inference helpers, devices, CLI."""
 
 import gzip
 import json
@@ -10,17 +11,11 @@ from palkit import build_tiny_classifier
 from safetensors.torch import load_file
 
 from pal_core.cli import main
-from pal_core.consistency import (
-    ConsistencyConfig,
-    ConsistencyModel,
-    _class_weights,
-    default_model_dir,
-    evaluate_pairs,
-    load_nli_pairs,
-    train_consistency,
-)
+from pal_core.consistency import ConsistencyModel, default_model_dir, label_examples
+from pal_core.consistency_train import ConsistencyConfig, _class_weights, train_consistency
 from pal_core.data import Example, load_examples, write_examples
 from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError
+from pal_core.nli_pairs import evaluate_pairs, load_nli_pairs
 
 NLI_LINES = [
     "i have a dog .</s>i have a dog .</s>positive",
@@ -186,3 +181,26 @@ def test_cli_train_then_label(tiny_bert, nli_file, tmp_path, capsys):
                  "--threshold", "0.0"]) == 0  # fmt: skip
     assert load_examples(tmp_path / "out.json", fmt="pal")[0].persona_label == (0, 1)
     assert main(["label", str(tmp_path / "in.jsonl"), str(tmp_path / "out.txt"), "--model", str(out)]) == 2
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when no GPU is visible")
+def test_cuda_without_a_gpu_is_an_error_on_every_consistency_path(trained, tmp_path, capsys):
+    with pytest.raises(ConfigError, match=r"expected an available CUDA device, got 'cuda'"):
+        ConsistencyModel.load(trained[0], device="cuda")
+    with pytest.raises(ConfigError, match=r"expected an available CUDA device, got 'cuda:1'"):
+        ConsistencyConfig(device="cuda:1")
+    examples = [Example(id="x", persona=("i like tea .",), history=("hi",), response="i like tea .")]
+    write_examples(examples, tmp_path / "in.jsonl", fmt="jsonl")
+    out = tmp_path / "out.jsonl"
+    assert main(["label", str(tmp_path / "in.jsonl"), str(out), "--model", str(trained[0]), "--device", "cuda"]) == 2
+    assert "expected an available CUDA device" in capsys.readouterr().err and not out.exists()
+
+
+def test_label_examples_fills_labels_in_input_order(trained):
+    model = ConsistencyModel.load(trained[0], device="cpu")
+    persona = ("i like tea .", "i have a dog .")
+    examples = [Example(id=str(i), persona=persona, history=("hi",), response=r)
+                for i, r in enumerate(["i like tea .", "i hate tea .", "i have a dog ."])]  # fmt: skip
+    labelled = label_examples(model, examples, threshold=0.0)
+    assert [e.id for e in labelled] == ["0", "1", "2"] and all(e.persona_label == (0, 1) for e in labelled)
+    assert [e.persona_label for e in label_examples(model, examples, threshold=1.01)] == [(-1,)] * 3

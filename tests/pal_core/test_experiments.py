@@ -15,7 +15,8 @@ from pal_core.experiments import EvalConfig, compare_runs, run_evaluation, swap_
 @pytest.fixture(scope="module")
 def tiny_consistency(tmp_path_factory) -> Path:
     """A consistency model trained for one step on a random 1-layer BERT (real save format, < 2 s)."""
-    from pal_core.consistency import ConsistencyConfig, NliPair, train_consistency
+    from pal_core.consistency_train import ConsistencyConfig, train_consistency
+    from pal_core.nli_pairs import NliPair
 
     base = build_tiny_classifier(tmp_path_factory.mktemp("tiny-bert"))
     pairs = [NliPair("i like tea .", "i like tea .", 1), NliPair("i am a nurse .", "i like bees .", 0)]

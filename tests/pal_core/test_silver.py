@@ -8,9 +8,10 @@ import pytest
 from palkit import build_tiny_classifier
 
 from pal_core.cli import main
-from pal_core.consistency import ConsistencyConfig, NliPair, train_consistency
+from pal_core.consistency_train import ConsistencyConfig, train_consistency
 from pal_core.errors import ConfigError, DataFormatError
-from pal_core.silver import load_entailed_pairs, negate_sentence, silver_pairs
+from pal_core.nli_pairs import NliPair
+from pal_core.silver import build_silver_pairs, load_entailed_pairs, negate_sentence, silver_pairs
 
 ENTAILED = [
     ["i like to remodel homes.", "i also remodel homes when i am not out bow hunting ."],
@@ -93,9 +94,15 @@ def test_train_consistency_adds_silver_pairs(tmp_path):
     gold = [NliPair("i like tea .", "i love tea .", 1), NliPair("i like tea .", "i hate tea .", -1)]
     cfg = ConsistencyConfig(model=str(tiny), epochs=1, batch_size=4, swap_augment=False, silver=str(silver_file),
                             silver_limit=2, silver_contradictions=True, output_dir=str(tmp_path / "out"))  # fmt: skip
-    metrics = train_consistency(gold, [], cfg)
+    silver = build_silver_pairs(cfg)
+    assert Counter(p.label for p in silver) == {1: 2, 0: 2, -1: 2}
+    metrics = train_consistency(gold, [], cfg, silver)
     assert (metrics["n_train_gold"], metrics["n_train_silver"], metrics["n_train"]) == (2, 6, 8)
     assert metrics["config"]["silver"] == str(silver_file)
+    # The trainer never reads the silver file itself, so a config naming one without its pairs is refused.
+    with pytest.raises(ConfigError, match=r"ConsistencyConfig\.silver: expected silver pairs passed in exactly"):
+        train_consistency(gold, [], cfg)
+    assert build_silver_pairs(ConsistencyConfig(model=str(tiny))) == []
     with pytest.raises(ConfigError, match="silver_limit must be >= 1, got 0"):
         ConsistencyConfig(silver_limit=0)
 
