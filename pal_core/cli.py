@@ -4,7 +4,6 @@ import importlib
 import logging
 import sys
 
-import click
 import typer
 
 from pal_core.errors import PalError
@@ -30,19 +29,20 @@ MODULES_BY_COMMAND = {
 }
 
 
+def group(help: str) -> typer.Typer:
+    """A command group (`pal data`, `pal train`, ...). Plain-text help and usage errors (rich_markup_mode=None):
+    short, greppable, and without importing rich."""
+    return typer.Typer(
+        help=help, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False, add_completion=False
+    )
+
+
 def build_app(command: str | None = None) -> typer.Typer:
     """The command tree: `pal data ...`, `pal evaluate`, `pal train sft|dpo|consistency`, `pal user ...`.
 
     With `command` given (the first word of the command line), only the modules defining it are imported."""
-    app = typer.Typer(
-        help="PAL Studio: persona-consistent dialogue tools.",
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        add_completion=False,
-    )
-    train_app = typer.Typer(
-        help="Train models (stage-1 SFT, stage-2 DPO, consistency classifier).", no_args_is_help=True
-    )
+    app = group("PAL Studio: persona-consistent dialogue tools.")
+    train_app = group("Train models (stage-1 SFT, stage-2 DPO, consistency classifier).")
     app.add_typer(train_app, name="train")
     for name in MODULES_BY_COMMAND.get(command or "", COMMAND_MODULES):
         importlib.import_module(f"pal_core.{name}").register(app, train_app)
@@ -50,23 +50,20 @@ def build_app(command: str | None = None) -> typer.Typer:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `pal` console script; returns the exit status (2 on bad input)."""
+    """Entry point of the `pal` console script; returns the exit status (2 on bad input or bad usage).
+
+    Typer runs in standalone mode, so its own usage errors (unknown flag, missing argument) print a short message
+    and exit 2 whichever `click` it bundles; our errors (PalError, and the store's StoreError) print `error: ...`."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = sys.argv[1:] if argv is None else list(argv)
     try:
-        result = build_app(args[0] if args else None)(args=args, prog_name="pal", standalone_mode=False)
+        build_app(args[0] if args else None)(args=args, prog_name="pal", standalone_mode=True)
     except PalError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.ClickException as e:
-        e.show()
-        return e.exit_code
-    except click.exceptions.Abort:
-        print("aborted", file=sys.stderr)
-        return 1
-    return result if isinstance(result, int) else 0
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import typer
 from tqdm import tqdm
 
 from pal_core import data
+from pal_core.cli import group
 from pal_core.errors import ConfigError, DataFormatError
 
 FmtOption = Annotated[
@@ -94,7 +95,7 @@ def convert(
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
     """Add the `pal data` group (stats, convert) to the top-level app."""
-    data_app = typer.Typer(help="Inspect and convert dialogue data files.", no_args_is_help=True)
+    data_app = group("Inspect and convert dialogue data files.")
     data_app.command("stats")(stats)
     data_app.command("convert")(convert)
     app.add_typer(data_app, name="data")

@@ -12,6 +12,7 @@ import typer
 from db import store
 from db.errors import StoreError
 from db.session import default_db_url, make_session_factory, upgrade_db
+from pal_core.cli import group
 
 EXPORT_FORMATS = ("jsonl", "hf", "csv", "parquet")
 URL_OPTION = Annotated[str | None, typer.Option("--url", help="SQLAlchemy URL (default: PAL_DB_URL or SQLite file).")]
@@ -143,13 +144,13 @@ def demo_seed(url: URL_OPTION = None) -> None:
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
     """Add this area's commands to the top-level app and the `pal train` group."""
-    db_app = typer.Typer(help="Annotation database.", no_args_is_help=True)
+    db_app = group("Annotation database.")
     db_app.command("upgrade")(db_upgrade)
     app.add_typer(db_app, name="db")
-    user_app = typer.Typer(help="Users of the annotation dashboard.", no_args_is_help=True)
+    user_app = group("Users of the annotation dashboard.")
     user_app.command("add")(user_add)
     app.add_typer(user_app, name="user")
-    demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
+    demo_app = group("Demo data.")
     demo_app.command("seed")(demo_seed)
     app.add_typer(demo_app, name="demo")
     app.command("import-run")(import_run)

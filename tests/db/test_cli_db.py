@@ -28,7 +28,8 @@ def test_db_upgrade_and_user_add(url, monkeypatch, capsys):
         assert store.authenticate(s, name="root", password="bootstrap-pw")["role"] == "admin"
     monkeypatch.setattr("sys.stdin", io.StringIO("bootstrap-pw\n"))
     assert main(["user", "add", "x", "--role", "boss", "--password-stdin", "--url", url]) == 2
-    assert "error: role: expected one of admin, annotator, viewer, got 'boss'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: role: expected one of admin, ") and err.endswith(", got 'boss'\n")
 
 
 def test_import_run_and_malformed_run(url, tmp_path, capsys):
@@ -36,7 +37,7 @@ def test_import_run_and_malformed_run(url, tmp_path, capsys):
     assert "imported system first: 3 responses, 3 new dialogues" in capsys.readouterr().out
     bad = write_run(tmp_path / "r2", "two", 0, lines=['{"id": "d-0"}'])
     assert main(["import-run", str(bad)]) == 2
-    assert "outputs.jsonl:1: field 'persona': expected a list of strings, got nothing" in capsys.readouterr().err
+    assert "outputs.jsonl:1: expected 'persona' as a list of strings, got nothing" in capsys.readouterr().err
 
 
 @pytest.fixture

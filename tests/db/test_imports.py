@@ -46,17 +46,20 @@ GOOD = {"id": "x-1", "persona": ["i like tea."], "history": ["hi"], "response": 
         ("{not json", r"outputs\.jsonl:2: expected a JSON object, got invalid JSON"),
         (
             json.dumps({**GOOD, "id": "x-2", "persona": "i like tea."}),
-            r"outputs\.jsonl:2: field 'persona': expected a list of strings, got 'i like tea.'",
+            r"outputs\.jsonl:2: expected 'persona' as a list of strings, got 'i like tea.'",
         ),
         (
             json.dumps({k: v for k, v in GOOD.items() if k != "response"} | {"id": "x-2"}),
-            r"outputs\.jsonl:2: field 'response': expected a string, got nothing",
+            r"outputs\.jsonl:2: expected 'response' as a string, got nothing",
         ),
         (
             json.dumps({**GOOD, "id": "x-2", "selected_index": -5}),
-            r"outputs\.jsonl:2: field 'selected_index': expected an int >= -1 or null, got -5",
+            r"outputs\.jsonl:2: expected 'selected_index' as an int in -1\.\.0 \(-1 = none\) or null, got -5",
         ),
-        (json.dumps(GOOD), r"outputs\.jsonl:2: field 'id': expected a unique id, got duplicate 'x-1'"),
+        (
+            json.dumps(GOOD),
+            r"outputs\.jsonl:2: expected a unique 'id', got duplicate 'x-1' \(also on line 1\)",
+        ),
         ("[1, 2]", r"outputs\.jsonl:2: expected a JSON object, got list"),
     ],
 )
@@ -71,7 +74,9 @@ def test_import_run_malformed_line_writes_nothing(factory, count, tmp_path, seco
 def test_import_run_conflicting_dialogue_writes_nothing(factory, count, tmp_path):
     changed = {**GOOD, "id": "d-0"}  # d-0 exists with another persona
     run = _bad_lines(tmp_path, [json.dumps(GOOD), json.dumps(changed)])
-    with pytest.raises(ImportFormatError, match=r"id 'd-0': expected the persona and history already stored"):
+    with pytest.raises(
+        ImportFormatError, match=r"outputs\.jsonl:2: expected the persona and history already stored for id 'd-0'"
+    ):
         with factory.begin() as s:
             store.import_run(s, actor="admin", run_dir=run)
     assert count(Response) == len(SYSTEMS) * N_DIALOGUES
@@ -83,7 +88,9 @@ def test_import_run_missing_files_and_bad_config(factory, tmp_path):
             store.import_run(s, actor="admin", run_dir=tmp_path / "nowhere")
     run = write_run(tmp_path / "r", "s", 1)
     (run / "config.json").write_text('{"model": "m"}', encoding="utf-8")
-    with pytest.raises(ImportFormatError, match=r"field 'system': expected a non-empty string, got None"):
+    with pytest.raises(
+        ImportFormatError, match=r"config\.json:1: expected 'system' as a string of 1-128 characters, got None"
+    ):
         with factory.begin() as s:
             store.import_run(s, actor="admin", run_dir=run)
     (run / "outputs.jsonl").unlink()

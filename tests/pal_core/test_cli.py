@@ -1,5 +1,6 @@
 """Tests for pal_core/cli.py: the lazy command map covers the whole tree; bad input exits 2."""
 
+import pytest
 import typer.main
 
 from pal_core import cli
@@ -20,3 +21,21 @@ def test_cli_bad_file_exits_2(tmp_path, capsys):
     bad.write_text("{not json\n", encoding="utf-8")
     assert cli.main(["data", "stats", str(bad)]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["import"], "No such command 'import'"),
+        (["data", "stats", "--bogus", "x"], "No such option: --bogus"),
+        (["data", "stats"], "Missing argument"),
+        (["export", "--project", "1"], "Missing option '--out'"),
+        (["import-run"], "Missing argument"),
+        (["user", "add", "x", "--role"], "Error: Option '--role' requires an argument."),
+        (["data", "convert", "a.jsonl", "b.jsonl", "--limit", "many"], "Error: Invalid value for '--limit'"),
+    ],
+)
+def test_cli_usage_errors_exit_2_without_traceback(args, message, capsys):
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) <= 4  # short, no traceback

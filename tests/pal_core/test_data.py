@@ -107,15 +107,24 @@ def test_pal_reads_records_and_infers_dialogues(tmp_path, name):
 @pytest.mark.parametrize(
     ("records", "match"),
     [
-        ([PAL_RECORDS[0], PAL_RECORDS[1][:3]], r"valid\.json: record 1: expected \[persona, history, response"),
-        ([[["a"], ["b"], "c", "x"]], r"valid\.json: record 0: expected 'persona_label' as a list of ints, got 'x'"),
-        ([[["a"], ["b"], "c", [1]]], r"record 0: expected 'persona_label' as \[-1\] or distinct indices in 0\.\.0"),
-        ([[["a"], ["b"], "c", [-1, 0]]], r"record 0: expected 'persona_label' as \[-1\] or distinct"),
-        ([[["a"], ["b"], "c", []]], r"record 0: expected 'persona_label' as a list of ints, got \[\]"),
-        ([[["a", 3], ["b"], "c", [0]]], r"record 0: expected 'persona' as a list of strings"),
-        ([[["a"], "b", "c", [0]]], r"record 0: expected 'history' as a list of strings, got 'b'"),
-        ([[["a"], ["b"], 7, [0]]], r"record 0: expected 'response' as a string, got 7"),
-        ({"a": 1}, r"valid\.json: expected a JSON list of \[persona, history, response, persona_label\], got dict"),
+        ([PAL_RECORDS[0], PAL_RECORDS[1][:3]], r"valid\.json:1: expected record 1 as \[persona, history, response"),
+        (
+            [[["a"], ["b"], "c", "x"]],
+            r"valid\.json:1: expected 'persona_label' of record 0 as a list of ints, got 'x'",
+        ),
+        (
+            [[["a"], ["b"], "c", [1]]],
+            r":1: expected 'persona_label' of record 0 as \[-1\] or distinct indices in 0\.\.0",
+        ),
+        ([[["a"], ["b"], "c", [-1, 0]]], r":1: expected 'persona_label' of record 0 as \[-1\] or distinct"),
+        ([[["a"], ["b"], "c", []]], r":1: expected 'persona_label' of record 0 as a list of ints, got \[\]"),
+        ([[["a", 3], ["b"], "c", [0]]], r":1: expected 'persona' of record 0 as a list of strings"),
+        ([[["a"], "b", "c", [0]]], r":1: expected 'history' of record 0 as a list of strings, got 'b'"),
+        ([[["a"], ["b"], 7, [0]]], r":1: expected 'response' of record 0 as a string, got 7"),
+        (
+            {"a": 1},
+            r"valid\.json:1: expected a JSON list of \[persona, history, response, persona_label\] records, got dict",
+        ),
     ],
 )
 def test_pal_malformed_names_record_and_field(tmp_path, records, match):
@@ -124,7 +133,10 @@ def test_pal_malformed_names_record_and_field(tmp_path, records, match):
 
 
 def test_pal_invalid_json_names_line(tmp_path):
-    with pytest.raises(DataFormatError, match=r"valid\.json:2: expected a JSON list of records, got invalid JSON"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"valid\.json:2: expected record 1 as \[persona.*\], got invalid JSON \(Expecting value, column 28\)",
+    ):
         load_examples(write(tmp_path / "valid.json", '[\n  [["a"], ["b"], "c", [0]],,\n]'))
 
 
@@ -220,7 +232,7 @@ def test_guess_format_from_name_and_content(tmp_path):
     assert guess_format(write(tmp_path / "data", json.dumps(PAL_RECORDS))) == "pal"
     assert guess_format(write(tmp_path / "rows.gz", '{"id": "a"}\n')) == "jsonl"
     assert guess_format(tmp_path / "tgt-test.txt.gz") == "rcdg"
-    with pytest.raises(DataFormatError, match=r"odd\.txt: expected a file in one of the formats"):
+    with pytest.raises(DataFormatError, match=r"odd\.txt:1: expected a file in one of the formats"):
         guess_format(write(tmp_path / "odd.txt", "hello world\n"))
 
 
@@ -229,7 +241,7 @@ def test_unknown_format_and_missing_file(tmp_path):
         load_examples(write(tmp_path / "a.txt", PARLAI), fmt="csv")
     with pytest.raises(UnknownNameError, match=r"available: pal, jsonl"):
         write_examples([], tmp_path / "a.txt", fmt="parlai")
-    with pytest.raises(DataFormatError, match=r"/nope\.json: expected a data file, but no such file exists"):
+    with pytest.raises(DataFormatError, match=r"/nope\.json: expected a data file, got no such file"):
         load_examples(tmp_path / "nope.json")
 
 
@@ -325,8 +337,18 @@ def test_shared_rcdg_counts(shared_data):
     assert examples[0].response == "you must be very fast . hunting is one of my favorite hobbies ."
 
 
-@pytest.mark.parametrize(("name", "payload"), [("x.jsonl.gz", b"\x1f\x8bnot gzip"), ("x.jsonl", b'{"id": "\xff"}\n')])
-def test_undecodable_input_is_a_data_format_error(tmp_path, name, payload):
+@pytest.mark.parametrize(
+    ("name", "payload", "match"),
+    [
+        ("x.jsonl.gz", b"\x1f\x8bnot gzip", r"x\.jsonl\.gz:1: expected a complete gzip stream, got"),
+        (
+            "x.jsonl",
+            b'{"id": "\xff"}\n',
+            r"x\.jsonl:1: expected UTF-8 text \(or gzip of it\), got byte 0xff at column 9",
+        ),
+    ],
+)
+def test_undecodable_input_is_a_data_format_error(tmp_path, name, payload, match):
     (tmp_path / name).write_bytes(payload)
-    with pytest.raises(DataFormatError, match=r"x\.jsonl(\.gz)?:1: expected UTF-8 text \(or gzip of it\)"):
+    with pytest.raises(DataFormatError, match=match):
         load_examples(tmp_path / name)
