@@ -51,6 +51,14 @@ def require_role(session: Session, actor: str | None, minimum: str, *, allow_cli
     return user
 
 
+def authorize(session: Session, *, actor: str, minimum: str, action: str, target: str = "") -> dict:
+    """Check that `actor` (a user, never the CLI) has at least `minimum` for an action the store does not run
+    itself (e.g. starting a training job) and audit it. Returns the user dict; PermissionDeniedError otherwise."""
+    user = require_role(session, actor, minimum)
+    audit(session, actor, action, target)
+    return user_dict(user)
+
+
 def audit(session: Session, actor: str | None, action: str, target: str = "", **details: Any) -> None:
     """Append an audit row in the caller's transaction."""
     session.add(AuditLog(actor=actor or CLI_ACTOR, action=action, target=target, details=details))

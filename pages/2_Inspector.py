@@ -6,6 +6,7 @@ import streamlit as st
 
 from db import store
 from pal_core import data
+from pal_core.errors import PalError
 from ui.auth import require_role
 from ui.render import chart_label, highlight_overlap, show_history, show_lines
 from ui.resources import db_url, find_runs, load_run, session_factory
@@ -21,7 +22,10 @@ with session_factory(db_url()).begin() as session:
 runs.update({f"{k} (demo)": v for k, v in find_runs(data.demo_runs_dir()).items() if v not in runs.values()})
 folder = st.text_input("More runs: a run directory or a folder of them", key="inspector_folder")
 if folder:
-    runs.update(find_runs(folder) or {})
+    try:  # confined to the configured roots (ui.resources.allowed_roots)
+        runs.update(find_runs(folder))
+    except PalError as e:
+        st.error(str(e))
 selecting = {k: v for k, v in runs.items() if any(r["scores"] for r in load_run(v)["rows"])}
 if not selecting:
     st.info("No run with selector scores found (systems that select write `scores` in outputs.jsonl).")

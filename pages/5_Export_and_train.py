@@ -91,9 +91,15 @@ max_steps = st.number_input("Training steps", 1, 100_000, 20, key="export_max_st
 if st.button("Start DPO in the background", key="export_train", disabled=not records):
     try:
         st.session_state.export_job = jobs.start_dpo_job(
-            records, jobs_dir=JOBS_DIR, name=jobs.new_job_name(), model=model.strip(), max_steps=int(max_steps)
+            records,
+            actor=user["name"],
+            url=db_url(),
+            jobs_dir=JOBS_DIR,
+            name=jobs.new_job_name(),
+            model=model.strip(),
+            max_steps=int(max_steps),
         )
-    except PalError as e:
+    except (PalError, StoreError) as e:
         st.error(str(e))
 
 

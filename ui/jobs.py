@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from db.users import authorize
 from pal_core.errors import ConfigError
 from pal_core.train_data import write_preferences
+from ui.resources import confine_model, session_factory
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "12/40 [00:03<00:09, ...]"
 
@@ -71,9 +73,22 @@ def new_job_name() -> str:
 
 
 def start_dpo_job(
-    records: list[dict], *, jobs_dir: Path, name: str, model: str = "", max_steps: int = 20, eval_limit: int = 20
+    records: list[dict],
+    *,
+    actor: str,
+    url: str,
+    jobs_dir: Path,
+    name: str,
+    model: str = "",
+    max_steps: int = 20,
+    eval_limit: int = 20,
 ) -> DpoJob:
-    """Write the preference records and start `pal train dpo` on them in the background."""
+    """Write the preference records and start `pal train dpo` on them in the background. `actor` must be a
+    researcher or admin of the store at `url` (PermissionDeniedError; the start is audited); a local `model` path
+    must lie under the allowed roots (ConfigError)."""
+    model = confine_model(model)
+    with session_factory(url).begin() as session:
+        authorize(session, actor=actor, minimum="researcher", action="start_dpo_job", target=name)
     job = DpoJob(name=name, folder=Path(jobs_dir) / name, model=model, max_steps=max_steps, eval_limit=eval_limit)
     job.folder.mkdir(parents=True, exist_ok=False)
     write_preferences(records, job.folder / "preferences.jsonl")

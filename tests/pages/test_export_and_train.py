@@ -39,6 +39,7 @@ def test_viewer_sees_counts_only(db_url):
 
 def test_train_button_starts_dpo_on_the_export(db_url, tmp_path, monkeypatch, tiny_lm):
     monkeypatch.chdir(tmp_path)  # jobs go to ./.pal/jobs
+    monkeypatch.setenv("PAL_ROOTS", str(tiny_lm.parent))  # a typed model path must lie under an allowed root
     at = page("pages/5_Export_and_train.py").run()
     n_pairs = len(at.dataframe[0].value)
     at.text_input(key="export_model").input(str(tiny_lm))

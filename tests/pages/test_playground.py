@@ -3,7 +3,8 @@
 from pagekit import page
 
 
-def test_chat_turn_shows_selection(db_url, tiny_lm):
+def test_chat_turn_shows_selection(db_url, tiny_lm, monkeypatch):
+    monkeypatch.setenv("PAL_ROOTS", str(tiny_lm.parent))  # a typed model path must lie under an allowed root
     at = page("pages/6_Playground.py", "alice", "annotator").run()
     assert not at.exception
     at.text_input(key="playground_model").input(str(tiny_lm))
