@@ -3,7 +3,10 @@
 import streamlit as st
 
 from db.store import DEMO_USERS
-from ui.auth import current_user, has_role, login_form, logout_button
+from db.users import ROLE_RANK
+from ui.auth import current_user, login_form, logout_button
+from ui.nav import allowed_pages, sidebar_nav
+from ui.render import md
 from ui.resources import db_url, session_factory
 
 st.set_page_config(page_title="PAL Studio", layout="wide")
@@ -24,15 +27,7 @@ if user is None:
     st.stop()
 
 logout_button()
-st.success(f"Signed in as {user['name']} ({user['role']}).", icon=":material/check:")
-PAGES = [
-    ("pages/1_Annotate.py", "Annotate", "annotator", "compare two replies, keyboard first (1-4, Enter, U)"),
-    ("pages/2_Inspector.py", "Persona selection inspector", "viewer", "selector scores, confusion, errors"),
-    ("pages/3_Leaderboard.py", "Leaderboard", "viewer", "Bradley-Terry with 95% intervals, win rates, metrics"),
-    ("pages/4_Agreement.py", "Agreement & review", "viewer", "kappa / alpha, gold accuracy, adjudication"),
-    ("pages/5_Export_and_train.py", "Export & train", "viewer", "preference pairs, DPO in the background"),
-    ("pages/6_Playground.py", "Playground", "annotator", "chat with a model given a persona"),
-    ("pages/7_Admin.py", "Admin", "admin", "users, projects, imports, progress"),
-]
-for path, label, role, help_text in PAGES:
-    st.page_link(path, label=f"{label}: {help_text}", disabled=not has_role(role))
+st.success(f"Signed in as {md(user['name'])} ({user['role']}).", icon=":material/check:")
+sidebar_nav(ROLE_RANK, user["role"])
+for path, label, _, help_text in allowed_pages(ROLE_RANK, user["role"]):
+    st.page_link(path, label=f"{label}: {help_text}")

@@ -7,10 +7,11 @@ import streamlit as st
 
 from db import store
 from db.errors import AuthenticationError
+from db.users import ROLE_RANK  # the one role table
+from ui.nav import sidebar_nav
 from ui.resources import db_url, session_factory
 
 AUTH_KEY = "auth_user"
-ROLE_RANK = {"viewer": 0, "annotator": 1, "admin": 2}
 
 
 def current_user() -> dict | None:
@@ -58,6 +59,7 @@ def require_role(role: str) -> dict:
         login_form()
         st.stop()
     logout_button()
+    sidebar_nav(ROLE_RANK, user["role"])
     if not has_role(role):
         st.error(f"This page needs the {role!r} role or higher; you are {user['name']!r} ({user['role']}).")
         st.stop()

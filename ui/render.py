@@ -1,8 +1,10 @@
-"""Rendering helpers the pages share. Dialogue text is user data: it is shown with `st.text` (no Markdown, no HTML)
-or HTML-escaped before any markup of ours is added around it."""
+"""Rendering helpers the pages share. Dialogue text, ids and names are user data: they are shown with `st.text`
+(no Markdown, no HTML), Markdown-escaped (`md`) where Streamlit only takes Markdown (captions, expander titles,
+alerts), or HTML-escaped (`chart_label`, `highlight_overlap`) before any markup of ours is added around them."""
 
 import html
 import re
+import string
 
 import streamlit as st
 
@@ -14,6 +16,28 @@ STOPWORDS = frozenset(
     "a an the i im i'm my me you your is am are was be to of and or in on at for with it that this do have has "
     "so but just not no yes what how".split()
 )
+
+
+LONG_TEXT = 1200  # characters shown before "show all": keeps the answer buttons near the top of the page
+_MD_SPECIAL = frozenset(string.punctuation)
+
+
+def md(text: object) -> str:
+    """`text` as literal Markdown: every ASCII punctuation character backslash-escaped (CommonMark allows it for all
+    of them), so `**x**`, `[l](javascript:...)`, `<a href>`, `:red[x]` and `$x$` all show as typed."""
+    out = "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in str(text))
+    return out.replace("\n", "  \n")
+
+
+def show_long_text(text: str, *, key: str, where=None, limit: int = LONG_TEXT) -> None:
+    """Plain text, cut at `limit` characters with a "show all" expander holding the rest (never Markdown)."""
+    where = where or st
+    if len(text) <= limit:
+        where.text(text)
+        return
+    where.text(text[:limit] + " …")
+    with where.expander(f"Show all ({len(text):,} characters)", key=key):
+        st.text(text)
 
 
 def show_lines(title: str, lines: list[str], *, numbered: bool = True) -> None:

@@ -172,7 +172,7 @@ def test_keyboard_annotation_and_undo(server, browser):
         expect(caption).to_be_visible()
         text = caption.inner_text()
         judged.append(int(text.split()[1]))
-        expect(page.get_by_role("button", name="Undo last")).to_be_visible()  # the panel's last widget: all drawn
+        expect(page.get_by_role("button", name=re.compile("^Undo last"))).to_be_visible()  # the panel's last widget
         page.keyboard.press("1")
         expect(page.get_by_text("Your choice: A is better")).to_be_visible()
         page.wait_for_function(IDLE)  # the rerun that drew the choice is over: time the submit alone
@@ -181,8 +181,8 @@ def test_keyboard_annotation_and_undo(server, browser):
         expect(caption).not_to_have_text(text)
         page.wait_for_function("window.__t1 !== null")
         latencies.append(page.evaluate("window.__t1 - window.__t0"))
-    expect(page.get_by_role("button", name="Undo last")).to_be_visible()
-    page.keyboard.press("u")
+    expect(page.get_by_role("button", name=re.compile("^Undo last"))).to_be_visible()
+    page.keyboard.press("Backspace")  # undo
     expect(_item_caption(page)).to_have_text(re.compile(rf"^Item {judged[-1]} "))  # the undone item is back
     expected = before + [(item_id, "A") for item_id in judged[:-1]]
     deadline = time.monotonic() + 10
@@ -191,6 +191,107 @@ def test_keyboard_annotation_and_undo(server, browser):
     assert _alice_current(db_url) == expected
     median = statistics.median(latencies)
     print(f"\nsubmit (Enter) -> next item shown: median {median:.0f} ms over {[round(x) for x in latencies]} ms")
+    page.close()
+
+
+def _alice_statuses(db_url: str) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from db.models import Assignment, User
+
+    with make_session_factory(db_url).begin() as session:
+        rows = session.execute(
+            select(Assignment.comparison_id, Assignment.status).join(User).where(User.name == "alice")
+        ).all()
+    return dict(rows)
+
+
+def _settled(page) -> None:
+    """Wait until the rerun a key press started (if any) is over."""
+    page.wait_for_timeout(300)  # a key's rerun request reaches the server within this; then wait for it to end
+    page.wait_for_function(IDLE)
+
+
+def test_keys_never_store_or_skip_what_was_not_chosen(server, browser):
+    """The issue's repro: Enter without a choice, a rating changed with the arrow keys, then Tab / arrows / Space /
+    Enter wherever focus lands; and a choice made, Tab to Skip, Enter. Only what the listed keys say may happen."""
+    base, db_url = server
+    page = _login(browser, base, "alice", "annotator-demo")
+    page.get_by_role("link", name="Annotate", exact=True).click()
+    expect = playwright_api.expect
+    caption = _item_caption(page)
+    expect(page.get_by_role("button", name=re.compile("^Undo last"))).to_be_visible()
+    shown = caption.inner_text()
+    before, statuses = _alice_current(db_url), _alice_statuses(db_url)
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Choose A, B, tie or both bad first").first).to_be_visible()
+    _settled(page)
+    # Response A's first rating control, operated with the keyboard only (focus it, then arrows / Space)
+    page.get_by_test_id("stMain").get_by_role("button").first.focus()
+    for key in ["ArrowRight", "ArrowRight", "Space", "Enter"] + ["Tab", "ArrowRight", "Space", "Enter"] * 12:
+        page.keyboard.press(key)
+        if key in ("Space", "Enter"):
+            _settled(page)
+    # focus lands on the choice, Submit and Skip buttons themselves: Space / Enter there must not press them
+    for name in ("B is better", "Submit", "Skip", "Tie"):
+        page.get_by_role("button", name=re.compile(f"^{name}")).focus()
+        for key in ("Space", "Enter"):
+            page.keyboard.press(key)
+            _settled(page)
+    assert _alice_current(db_url) == before  # nothing was chosen, so nothing may be stored
+    assert _alice_statuses(db_url) == statuses  # and nothing skipped
+    expect(caption).to_have_text(shown)
+    expect(page.get_by_text("Your choice: none yet")).to_be_visible()
+    # choice A by its key, then focus on Skip and Enter: Enter is Submit, whatever has focus; Skip is not pressed
+    page.keyboard.press("1")
+    expect(page.get_by_text("Your choice: A is better")).to_be_visible()
+    _settled(page)
+    item_id = int(shown.split()[1])
+    page.get_by_role("button", name=re.compile("^Skip")).focus()
+    page.keyboard.press("Enter")
+    expect(caption).not_to_have_text(shown)
+    _settled(page)
+    assert _alice_current(db_url) == before + [(item_id, "A")]
+    assert _alice_statuses(db_url)[item_id] == "done"  # judged once, never marked skipped
+    page.close()
+
+
+def test_every_answer_has_a_key_and_nothing_is_prefilled(server, browser):
+    """Reply A's answers on plain keys, reply B's on Shift + the same key (as the page lists them); what is stored
+    is exactly what was keyed, mapped from the shown sides to the item's, and the rest stays NULL."""
+    base, db_url = server
+    page = _login(browser, base, "bob", "annotator-demo")
+    page.get_by_role("link", name="Annotate", exact=True).click()
+    expect = playwright_api.expect
+    caption = _item_caption(page)
+    expect(page.get_by_role("button", name=re.compile("^Undo last"))).to_be_visible()
+    shown = caption.inner_text()
+    item_id = int(shown.split()[1])
+    expect(page.get_by_text("Your choice: none yet")).to_be_visible()
+    # consistency A = 4 (F), B = 2 (Shift+S); persona A: none (Z), B: sentence 1 (Shift+X); B contradicts (Shift+Q)
+    for key in ("f", "Shift+S", "z", "Shift+X", "Shift+Q", "2"):
+        page.keyboard.press(key)
+        _settled(page)
+    expect(page.get_by_text("Your choice: B is better")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(caption).not_to_have_text(shown)
+    with make_session_factory(db_url).begin() as session:
+        (row,) = [
+            r
+            for r in store.judgements_frame(session, actor="admin", project_id=1)
+            if r["user"] == "bob" and r["item_id"] == item_id and r["reason"] == ""
+        ]
+    given = {
+        "preference": "B",
+        "consistency_a": 4,
+        "consistency_b": 2,
+        "persona_used_a": -1,
+        "persona_used_b": 0,
+        "contradiction_a": None,
+        "contradiction_b": True,
+    }
+    expected = store.swap_sides(given, store.sides_swapped(item_id, "bob"))
+    assert {k: row[k] for k in expected} == expected
     page.close()
 
 

@@ -16,20 +16,29 @@ TIMEOUT = 60  # seconds per script run: the first run imports pandas/plotly/torc
 
 def page(name: str, user: str | None = "admin", role: str = "admin") -> AppTest:
     """An AppTest of pages/<name> (or app.py) with `user` signed in through the documented session key."""
-    at = AppTest.from_file(str(ROOT / name), default_timeout=TIMEOUT)
+    # The pages run under app.py as the entry point, as in `streamlit run app.py`: st.page_link resolves page paths
+    # against the entry point's folder.
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    if name != "app.py":
+        at.switch_page(name)
     if user is not None:
         at.session_state[AUTH_KEY] = {"name": user, "role": role}
     return at
 
 
 XSS = "<img src=x onerror=alert(1)> **bold** <script>alert(2)</script>"
-XSS_PROJECT = "Injection check"
+# The issue's payloads, put in every user-supplied name: Markdown bold and a javascript: link, and an HTML link.
+XSS_ID = "**x** [l](javascript:alert(3))"
+XSS_SYSTEM = "<a href='javascript:alert(4)'>sys</a> **b**"
+XSS_PROJECT = "Injection [check](javascript:alert(5)) **p**"
 
 
-def add_xss_project(url: str, folder: Path) -> int:
-    """Two systems answering one dialogue, one reply carrying HTML/Markdown; a project comparing them (admin)."""
+def add_xss_project(url: str, folder: Path, long_reply: str | None = None) -> int:
+    """Two systems answering one dialogue, one reply carrying HTML/Markdown; a project comparing them (admin).
+    The dialogue id, one system's name and the project's name carry Markdown/HTML payloads too. `long_reply`
+    replaces the plain system's reply."""
     base = {
-        "id": "xss-1",
+        "id": XSS_ID,
         "persona": ["I like **tea**.", "<b>I have dogs</b>"],
         "history": ["hello <i>there</i>"],
         "reference": "hi",
@@ -41,12 +50,12 @@ def add_xss_project(url: str, folder: Path) -> int:
     }
     factory = make_session_factory(url)
     with factory.begin() as session:
-        for name, text in (("xss_system", XSS), ("plain_system", "I like tea and dogs.")):
-            path = folder / f"{name}.jsonl"
+        for name, text in ((XSS_SYSTEM, XSS), ("plain_system", long_reply or "I like tea and dogs.")):
+            path = folder / f"{'xss' if name == XSS_SYSTEM else name}.jsonl"
             path.write_text(json.dumps({**base, "response": text}) + "\n", encoding="utf-8")
             store.import_responses_jsonl(session, actor="admin", path=path, system_name=name)
         project = store.create_project(
-            session, actor="admin", name=XSS_PROJECT, system_names=["xss_system", "plain_system"]
+            session, actor="admin", name=XSS_PROJECT, system_names=[XSS_SYSTEM, "plain_system"]
         )
     factory.kw["bind"].dispose()
     return project["id"]
