@@ -4,17 +4,15 @@ The preference format is the one docs/preference_format.md describes; `pal sampl
 both go through `check_preference`, so the DPO trainer only ever sees records that passed it.
 """
 
-import gzip
 import json
 import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO
 
 import datasets
 
 from pal_core import prompts
-from pal_core.data import Example, iter_json_lines
+from pal_core.data import Example, iter_json_lines, open_write
 from pal_core.errors import DataFormatError, UnknownNameError
 
 logger = logging.getLogger(__name__)
@@ -146,12 +144,6 @@ def check_preference(record: object, where: str) -> dict:
     return record
 
 
-def _open_text(path: Path, mode: str) -> IO[str]:
-    if path.suffix == ".gz":
-        return gzip.open(path, mode + "t", encoding="utf-8")
-    return path.open(mode, encoding="utf-8")
-
-
 def load_preferences(path: str | Path) -> list[dict]:
     """Read and validate a preference JSONL file (.gz too); errors name path:line, the field and what was expected."""
     path = Path(path)
@@ -177,7 +169,7 @@ def write_preferences(records: Iterable[dict], path: str | Path) -> int:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
-    with _open_text(path, "w") as f:
+    with open_write(path) as f:  # temp file + rename: never a partial file
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             n += 1
