@@ -7,8 +7,9 @@ import streamlit as st
 from pal_core import models
 from pal_core.data import Example
 from pal_core.errors import PalError
-from pal_core.generate import GenerationConfig, run_system
+from pal_core.generate import GenerationConfig
 from pal_core.select import get_selector
+from pal_core.systems import run_system
 from ui.auth import require_role
 from ui.render import chart_label
 from ui.resources import demo_personas, language_model

@@ -17,9 +17,10 @@ from typing import Any
 
 from pal_core import data, models
 from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError, UnknownNameError
-from pal_core.generate import SYSTEMS, GenerationConfig, run_system
+from pal_core.generate import GenerationConfig
 from pal_core.metrics import compute_text_metrics, load_metric
 from pal_core.select import SELECTORS, SelectConfig, Selector, get_selector
+from pal_core.systems import SYSTEMS, run_system
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import torch
 
-from pal_core import prompts
+from pal_core import kvcache, prompts
 from pal_core.consistency import CLASS_NAMES
 from pal_core.data import Example
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
@@ -111,21 +111,60 @@ class LMSelector:
             out.append(_make_selection(index, _one_hot(index, len(ex.persona)), ex.persona))
         return out
 
+    def pad_id(self) -> int:
+        return self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+
+    def prompt_ids(self, ex: Example) -> list[int]:
+        """The select prompt's token ids."""
+        return self.tokenizer(self._prompt(ex), add_special_tokens=False)["input_ids"]
+
+    def candidate_ids(self, ex: Example) -> list[list[int]]:
+        """Token ids of every candidate line ("k. sentence" per persona sentence, then the none text)."""
+        tok = self.tokenizer
+        return [
+            tok(c, add_special_tokens=False)["input_ids"] or [tok.unk_token_id]
+            for c in prompts.select_candidates(ex.persona)
+        ]
+
     @torch.inference_mode()
     def _score(self, chunk: list[Example]) -> list[Selection]:
-        tok = self.tokenizer
-        prompt_ids = [tok(self._prompt(ex), add_special_tokens=False)["input_ids"] for ex in chunk]
-        cand_ids = [
-            [
-                tok(c, add_special_tokens=False)["input_ids"] or [tok.unk_token_id]
-                for c in prompts.select_candidates(ex.persona)
-            ]
-            for ex in chunk
-        ]
-        logprobs = self._shared_prefix_logprobs(prompt_ids, cand_ids) if self.config.lm_prefix_cache else None
-        if logprobs is None:
+        prompt_ids = [self.prompt_ids(ex) for ex in chunk]
+        cand_ids = [self.candidate_ids(ex) for ex in chunk]
+        logprobs = None
+        if self.config.lm_prefix_cache:
+            prefix = kvcache.run_block(self.model, prompt_ids, self.pad_id())
+            if prefix is not None:
+                logprobs = self._logprobs_after(prefix, cand_ids)
+        if logprobs is None:  # the plain path: every candidate with its whole prompt
             seqs = [p + c for p, cands in zip(prompt_ids, cand_ids, strict=True) for c in cands]
             logprobs = self._candidate_logprobs(seqs, [len(c) for cands in cand_ids for c in cands])
+        return self._selections(chunk, cand_ids, logprobs)
+
+    def select_after(
+        self, prefix: kvcache.Prefix, rows: list[int], chunk: list[Example], suffixes: list[list[int]]
+    ) -> list[Selection]:
+        """Selections for `chunk`, whose select prompts are the given `rows` of `prefix` followed by `suffixes`.
+
+        Select-then-Generate computes the persona + history prefix once for both of its prompts; the rows are
+        branched (copied) here, so the prefix is left as it was for the generate step.
+        """
+        branched = kvcache.branch(prefix, torch.tensor(rows))
+        state = kvcache.run_block(self.model, suffixes, self.pad_id(), branched)
+        cand_ids = [self.candidate_ids(ex) for ex in chunk]
+        return self._selections(chunk, cand_ids, self._logprobs_after(state, cand_ids))
+
+    def _logprobs_after(self, prefix: kvcache.Prefix, cand_ids: list[list[list[int]]]) -> list[float]:
+        """Every candidate's log-likelihood after its example's row of `prefix` (3.6x the plain path on CPU, with
+        the prompt run once instead of once per candidate; docs/performance.md)."""
+        owners = torch.tensor([i for i, cands in enumerate(cand_ids) for _ in cands])
+        flat = [c for cands in cand_ids for c in cands]
+        return kvcache.candidate_logprobs(
+            self.model, prefix, owners, flat, self.pad_id(), reduction=self.config.lm_reduction
+        )
+
+    def _selections(
+        self, chunk: list[Example], cand_ids: list[list[list[int]]], logprobs: list[float]
+    ) -> list[Selection]:
         out, pos = [], 0
         for ex, cands in zip(chunk, cand_ids, strict=True):
             own = torch.tensor(logprobs[pos : pos + len(cands)])
@@ -141,63 +180,10 @@ class LMSelector:
         totals = picked.sum(-1)
         return (totals / lens if self.config.lm_reduction == "mean" else totals).cpu().tolist()
 
-    def _padded(self, seqs: list[list[int]], left: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """Token ids and attention mask of `seqs` padded to the longest, on the left or the right."""
-        width = max(len(s) for s in seqs)
-        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
-        ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-        mask = torch.zeros((len(seqs), width), dtype=torch.long)
-        for row, s in enumerate(seqs):
-            cols = slice(width - len(s), width) if left else slice(0, len(s))
-            ids[row, cols] = torch.tensor(s)
-            mask[row, cols] = 1
-        return ids, mask
-
-    def _shared_prefix_logprobs(
-        self, prompt_ids: list[list[int]], cand_ids: list[list[list[int]]]
-    ) -> list[float] | None:
-        """Candidate log-likelihoods with each prompt run once: its KV cache is copied to one row per candidate.
-
-        The select prompt (persona + history) is ~20x longer than a candidate line and shared by the 4-6 candidates
-        of an example, so this skips most of the plain path's work (`lm_prefix_cache=False`; 3.6x faster on CPU in
-        docs/performance.md). None when the model returns no cache that can be reordered: the caller then takes the
-        plain path.
-        """
-        device = self.model.device
-        ids, mask = self._padded(prompt_ids, left=True)
-        out = self.model(
-            input_ids=ids.to(device),
-            attention_mask=mask.to(device),
-            position_ids=(mask.cumsum(-1) - 1).clamp(min=0).to(device),
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        cache = out.past_key_values
-        if not hasattr(cache, "reorder_cache"):
-            return None
-        owners = torch.tensor([i for i, cands in enumerate(cand_ids) for _ in cands])
-        cache.reorder_cache(owners.to(device))  # one cache row per candidate (index_select copies)
-        c_ids, c_mask = self._padded([c for cands in cand_ids for c in cands], left=False)
-        # Logits at the prompt's last position predict each candidate's first token, the rest predict the next one.
-        logits = out.logits[:, -1:][owners.to(device)]
-        if c_ids.shape[1] > 1:
-            positions = mask.sum(-1)[owners].unsqueeze(1) + torch.arange(c_ids.shape[1] - 1).unsqueeze(0)
-            rest = self.model(
-                input_ids=c_ids[:, :-1].to(device),
-                attention_mask=torch.cat([mask[owners], c_mask[:, :-1]], dim=1).to(device),
-                position_ids=positions.to(device),
-                past_key_values=cache,
-            ).logits
-            logits = torch.cat([logits, rest], dim=1)
-        logits = logits.float()
-        targets = c_ids.to(device).unsqueeze(-1)
-        picked = (logits.gather(-1, targets).squeeze(-1) - logits.logsumexp(-1)) * c_mask.to(device)
-        return self._reduce(picked, c_mask.sum(-1).to(device))
-
     def _candidate_logprobs(self, seqs: list[list[int]], cand_lens: list[int]) -> list[float]:
         """Log-likelihood of each sequence's last `cand_len` tokens; left padding so every candidate ends at the edge."""
         device = self.model.device
-        input_ids, attention = self._padded(seqs, left=True)
+        input_ids, attention = kvcache.pad(seqs, self.pad_id(), left=True)
         width = input_ids.shape[1]
         # Positions count real tokens only, so left padding does not shift the prompt.
         position_ids = (attention.cumsum(-1) - 1).clamp(min=0)

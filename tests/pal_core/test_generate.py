@@ -1,4 +1,5 @@
-"""Tests for pal_core/generate.py: batched generation and each system on the tiny random LM (CPU)."""
+"""Tests for pal_core/generate.py and pal_core/systems.py: batched generation and each system on the tiny random LM
+(CPU)."""
 
 import pytest
 from palkit import OUTPUT_ROW_KEYS
@@ -8,16 +9,9 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from pal_core import prompts
 from pal_core.data import Example
 from pal_core.errors import ConfigError, UnknownNameError
-from pal_core.generate import (
-    SYSTEMS,
-    GenerationConfig,
-    build_prompts,
-    generate_texts,
-    get_system,
-    run_system,
-    select_then_generate,
-)
+from pal_core.generate import GenerationConfig, generate_texts
 from pal_core.select import Selection, get_selector
+from pal_core.systems import SYSTEMS, build_prompts, get_system, run_system, select_then_generate
 
 
 @pytest.fixture(scope="module")
