@@ -2,13 +2,14 @@
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from db import store
 from pal_core import data
 from pal_core.errors import PalError
 from ui.auth import require_role
-from ui.render import chart_label, highlight_overlap, show_history, show_lines
+from ui.render import chart_label, highlight_overlap, md, show_history, show_lines
 from ui.resources import db_url, find_runs, load_run, session_factory
 
 user = require_role("viewer")
@@ -25,7 +26,7 @@ if folder:
     try:  # confined to the configured roots (ui.resources.allowed_roots)
         runs.update(find_runs(folder))
     except PalError as e:
-        st.error(str(e))
+        st.error(md(str(e)))
 selecting = {k: v for k, v in runs.items() if any(r["scores"] for r in load_run(v)["rows"])}
 if not selecting:
     st.info("No run with selector scores found (systems that select write `scores` in outputs.jsonl).")
@@ -39,20 +40,24 @@ def label_name(index: int | None) -> str:
 
 
 st.header("One dialogue")
-row = rows[
-    st.selectbox("Example", range(len(rows)), key="inspector_example", format_func=lambda i: f"{rows[i]['id']}")
-]
+row = rows[st.selectbox("Example", range(len(rows)), key="inspector_example", format_func=lambda i: rows[i]["id"])]
 gold = row["gold_label"] or []
 show_lines("Persona", row["persona"])
 show_history(row["history"])
 names = [f"{i + 1}. {chart_label(s)}" for i, s in enumerate(row["persona"])] + ["none"]
 selected = len(row["persona"]) if row["selected_index"] is None or row["selected_index"] < 0 else row["selected_index"]
 gold_bars = [len(row["persona"]) if i < 0 else i for i in gold]
+if len(row["scores"]) != len(names):  # runs imported before the import checked this
+    st.warning(
+        f"This example has {len(row['scores'])} scores for {len(names)} options (each persona sentence, then none): "
+        "the chart shows the ones that line up."
+    )
+n = min(len(row["scores"]), len(names))
 bars = pd.DataFrame(
     {
-        "sentence": names,
-        "score": row["scores"][: len(names)],
-        "role": ["selected" if i == selected else "gold" if i in gold_bars else "other" for i in range(len(names))],
+        "sentence": names[:n],
+        "score": row["scores"][:n],
+        "role": ["selected" if i == selected else "gold" if i in gold_bars else "other" for i in range(n)],
     }
 )
 st.plotly_chart(
@@ -65,6 +70,10 @@ st.plotly_chart(
         color_discrete_map={"selected": "#d62728", "gold": "#2ca02c", "other": "#9e9e9e"},
     ),
     key="inspector_scores",
+)
+st.caption(
+    "The selector's score for each persona sentence (and for using none): red is the one it selected, green the "
+    "gold label's."
 )
 c1, c2 = st.columns(2)
 c1.metric("Gold label", ", ".join(label_name(i) for i in gold) or "unlabelled")
@@ -86,16 +95,26 @@ frame = pd.DataFrame(
 )
 labelled = frame[[bool(r["gold_label"]) for r in rows]]
 st.metric("Selection accuracy", f"{labelled['correct'].mean():.1%}" if len(labelled) else "n/a")
-order = sorted(set(frame["gold"]) | set(frame["selected"]), key=lambda x: (x == "none", len(x), x))
+order = sorted(set(labelled["gold"]) | set(labelled["selected"]), key=lambda x: (x == "none", len(x), x))
 confusion = pd.crosstab(labelled["gold"], labelled["selected"]).reindex(index=order, columns=order, fill_value=0)
-st.plotly_chart(
-    px.imshow(
-        confusion,
-        text_auto=True,
-        labels={"x": "selected", "y": "gold", "color": "examples"},
-        color_continuous_scale="Blues",
-    ),
-    key="inspector_confusion",
+figure = go.Figure(
+    go.Heatmap(
+        z=confusion.to_numpy(),
+        x=order,
+        y=order,
+        text=confusion.to_numpy(),
+        texttemplate="%{text}",
+        colorscale="Blues",
+        colorbar={"title": "examples"},
+    )
+)
+# Labels are categories, not numbers: one cell per label, "none" included, whatever the indices are.
+figure.update_xaxes(type="category", title="selected", categoryorder="array", categoryarray=order)
+figure.update_yaxes(type="category", title="gold", categoryorder="array", categoryarray=order, autorange="reversed")
+st.plotly_chart(figure, key="inspector_confusion")
+st.caption(
+    f"Rows: the gold persona sentence of each labelled example ({len(labelled)} of {len(frame)}); columns: the one "
+    "the selector picked (#k = sentence k, none = no sentence). The diagonal is where they agree."
 )
 by_label = labelled.groupby("gold")["correct"].agg(["mean", "size"]).rename(columns={"mean": "accuracy", "size": "n"})
 st.dataframe(by_label.reindex([o for o in order if o in by_label.index]), key="inspector_by_label")

@@ -1,6 +1,7 @@
 """AppTest helpers for the page tests: open a page with a user signed in, and an injection-test project."""
 
 import json
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -24,6 +25,11 @@ def page(name: str, user: str | None = "admin", role: str = "admin") -> AppTest:
     if user is not None:
         at.session_state[AUTH_KEY] = {"name": user, "role": role}
     return at
+
+
+def plain(markdown: str) -> str:
+    """Text as shown from Markdown our pages escaped with ui.render.md (backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 XSS = "<img src=x onerror=alert(1)> **bold** <script>alert(2)</script>"

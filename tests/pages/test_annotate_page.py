@@ -2,9 +2,7 @@
 from the shown sides to the item's), required questions are enforced, undo and edit reopen answers, text stays
 literal."""
 
-import re
-
-from pagekit import XSS, add_xss_project, page
+from pagekit import XSS, add_xss_project, page, plain
 
 from db import store
 from db.session import make_session_factory
@@ -17,11 +15,6 @@ def alice_rows(url: str, project_id: int = 1) -> list[dict]:
         return [
             r for r in store.judgements_frame(session, actor="admin", project_id=project_id) if r["user"] == "alice"
         ]
-
-
-def plain(markdown: str) -> str:
-    """A message as shown: our messages are Markdown-escaped (they may quote user text)."""
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def shown_item(at) -> int:

@@ -19,3 +19,16 @@ def test_highlight_escapes_before_marking():
 
     html = highlight_overlap("<img src=x onerror=alert(1)> I keep bees", "I keep three beehives, bees too")
     assert html == "&lt;img src=x onerror=alert(1)&gt; I <mark>keep</mark> <mark>bees</mark>"
+
+
+def test_confusion_matrix_is_categorical():
+    import json
+
+    at = page("pages/2_Inspector.py", "viewer", "viewer").run()
+    (confusion,) = [c for c in at.get("plotly_chart") if "inspector_confusion" in c.proto.id]
+    spec = json.loads(confusion.proto.spec)
+    layout, (heatmap,) = spec["layout"], spec["data"]
+    assert layout["xaxis"]["type"] == layout["yaxis"]["type"] == "category"  # no 0.5-4.5 numeric ticks
+    assert heatmap["x"] == heatmap["y"] and heatmap["x"][-1] == "none"  # "none" keeps its own row and column
+    assert all(label == "none" or label.startswith("#") for label in heatmap["x"])
+    assert heatmap["z"]["shape"] == f"{len(heatmap['y'])}, {len(heatmap['x'])}"  # one cell per label pair: aligned

@@ -1,6 +1,12 @@
-"""Leaderboard page: Bradley-Terry table over the demo systems, win rates, metrics correlation, length view."""
+"""Leaderboard page: Bradley-Terry with a plain-language reading, asked criteria only, correlations only with enough
+systems, names as text in plots and captions."""
 
-from pagekit import page
+import json
+
+from pagekit import XSS_PROJECT, XSS_SYSTEM, add_xss_project, page, plain
+
+from db import store
+from db.session import make_session_factory
 
 
 def test_leaderboard_renders_every_section(db_url):
@@ -9,10 +15,32 @@ def test_leaderboard_renders_every_section(db_url):
     bt = at.dataframe[0].value
     assert sorted(bt["system"]) == ["full_persona", "pal", "persona_free"]
     assert (bt["ci_low"] <= bt["strength"]).all() and (bt["strength"] <= bt["ci_high"]).all()
-    correlation = at.dataframe[3].value
-    assert "avg_length" in set(correlation["metric"])
     assert [h.value for h in at.header] == [
         "Bradley-Terry ranking",
         "Automatic metrics next to human strength",
         "Length bias",
     ]
+    captions = " ".join(plain(c.value) for c in at.caption)
+    assert "distinguishable at 95%" in captions  # the ranking explained in words
+    # the demo project asks consistency (not fluency / engagingness): only that criterion gets columns
+    assert list(at.dataframe[1].value.columns) == ["system", "consistency", "consistency_n"]
+    # three systems: no Spearman rho, and the page says why
+    assert "needs at least 4 systems with both a human strength and the metric; this project has 3" in captions
+    assert all("spearman_rho" not in d.value.columns for d in at.dataframe)
+
+
+def test_system_names_are_text_in_plots(db_url, tmp_path):
+    project_id = add_xss_project(db_url, tmp_path)
+    with make_session_factory(db_url).begin() as session:
+        item = store.next_item(session, actor="alice", project_id=project_id)
+        store.record_judgement(session, actor="alice", item_id=item["item_id"], preference="A", consistency_a=4)
+    at = page("pages/3_Leaderboard.py", "researcher", "researcher")
+    at.run()
+    at.selectbox(key="leaderboard_project").set_value(project_id).run()
+    assert not at.exception
+    assert at.selectbox(key="leaderboard_project").format_func(project_id) == XSS_PROJECT  # a selectbox is text
+    specs = [json.dumps(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+    assert specs and all("<a href" not in spec for spec in specs)
+    assert any("&lt;a href=" in spec for spec in specs)  # the name is there, escaped
+    assert all("<a href" not in c.value for c in at.caption)  # captions quote names Markdown-escaped
+    assert XSS_SYSTEM in set(at.dataframe[0].value["system"])  # tables show the name as typed
