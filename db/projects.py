@@ -15,6 +15,7 @@ SPECIAL_ANSWERS = ("tie", "both_bad")
 # Per-reply questions a project may ask; the preference (A / B / tie / both bad) is always asked and required.
 QUESTIONS = ("consistency", "persona_used", "contradiction", "fluency", "engagingness")
 DEFAULT_QUESTIONS = ("consistency", "persona_used", "contradiction")
+DEFAULT_MIN_SECONDS = 3.0  # median seconds per judgement below which the Agreement page flags an annotator
 
 
 def get_project_row(session: Session, project_id: int) -> Project:
@@ -38,6 +39,7 @@ def _project_dict(session: Session, project: Project) -> dict:
         "n_items": n_items,
         "n_gold": n_gold,
         "annotators_per_item": project.annotators_per_item,
+        "min_seconds": project.gold_settings.get("min_seconds", DEFAULT_MIN_SECONDS),
         "created_at": project.created_at,
     }
 
@@ -82,6 +84,7 @@ def create_project(
     annotators_per_item: int = 1,
     n_items: int | None = None,
     gold_items: dict[str, str] | None = None,
+    min_seconds: float = DEFAULT_MIN_SECONDS,
     seed: int = 0,
 ) -> dict:
     """Build a project (admin): one item per pair of systems per shared dialogue, `n_items` sampled if given.
@@ -89,13 +92,15 @@ def create_project(
     gold_items maps a dialogue external id to the known answer: the better system's name, "tie" or "both_bad"
     (stored as A/B after the side shuffle). `questions` are the per-reply questions asked (QUESTIONS; default
     DEFAULT_QUESTIONS), `required_questions` those a judgement must answer (default none: any may stay NULL).
-    Returns get_project()'s dict.
+    An annotator whose median time per judgement is under `min_seconds` is flagged. Returns get_project()'s dict.
     """
     require_role(session, actor, "admin")
     system_names = list(system_names)
     questions = list(DEFAULT_QUESTIONS if questions is None else questions)
     required_questions = list(required_questions or [])
     _check_questions(questions, required_questions)
+    if not isinstance(min_seconds, int | float) or isinstance(min_seconds, bool) or not 0 <= min_seconds < 3600:
+        raise StoreError(f"min_seconds: expected a number from 0 to 3600, got {min_seconds!r}")
     _validate(session, name, system_names, annotators_per_item, n_items)
     systems = [get_system(session, n) for n in system_names]
     by_system = {
@@ -148,7 +153,7 @@ def create_project(
         annotators_per_item=annotators_per_item,
         system_names=system_names,
         created_by=actor,
-        gold_settings={"items": gold_items},
+        gold_settings={"items": gold_items, "min_seconds": float(min_seconds)},
     )
     session.add(project)
     session.flush()
@@ -170,14 +175,14 @@ def create_project(
 
 
 def list_projects(session: Session, *, actor: str | None) -> list[dict]:
-    """[{"id", "name", "guidelines", "questions", "required_questions", "systems", "n_items", "n_gold", "annotators_per_item",
-    "created_at"}] sorted by id (any role)."""
+    """[{"id", "name", "guidelines", "questions", "required_questions", "systems", "n_items", "n_gold",
+    "annotators_per_item", "min_seconds", "created_at"}] sorted by id (any role)."""
     require_role(session, actor, "viewer", allow_cli=True)
     return [_project_dict(session, p) for p in session.scalars(select(Project).order_by(Project.id))]
 
 
 def get_project(session: Session, *, actor: str | None, project_id: int) -> dict:
     """{"id", "name", "guidelines", "questions", "required_questions", "systems", "n_items", "n_gold",
-    "annotators_per_item", "created_at"}."""
+    "annotators_per_item", "min_seconds", "created_at"}."""
     require_role(session, actor, "viewer", allow_cli=True)
     return _project_dict(session, get_project_row(session, project_id))

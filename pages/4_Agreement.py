@@ -7,7 +7,7 @@ from db import store
 from db.errors import StoreError
 from pal_core import analysis
 from ui.auth import has_role, require_role
-from ui.render import pick_project, show_history, show_lines
+from ui.render import md, pick_project, show_history, show_lines, show_long_text
 from ui.resources import db_url, session_factory
 
 ANSWERS = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both bad"}
@@ -29,24 +29,44 @@ if not rows:
 df = pd.DataFrame(rows)
 
 st.header("Agreement per question")
-st.caption("Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa over items judged by two or more.")
-st.dataframe(analysis.agreement_by_question(df), hide_index=True, key="agreement_table")
+agreement = analysis.agreement_by_question(df, project["questions"])
+st.dataframe(agreement, hide_index=True, key="agreement_table")
+undefined = agreement.loc[agreement["n_units"] == 0, "question"].tolist()
+st.caption(
+    md(
+        "Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa per question the project asks, over the "
+        "items (for per-reply questions: each reply) answered by two or more annotators; unanswered questions are "
+        "missing, and an item with a single answer has no agreement, so it is left out. 1 = perfect agreement, "
+        "0 = what chance gives."
+        + (f" Undefined (no item answered twice yet): {', '.join(undefined)}." if undefined else "")
+    )
+)
 st.header("Annotators")
-st.caption("Accuracy on gold items (known answers) and median seconds per judgement.")
-st.dataframe(analysis.annotator_gold_accuracy(df), hide_index=True, key="agreement_annotators")
+annotators = analysis.annotator_gold_accuracy(df, min_seconds=project["min_seconds"])
+st.dataframe(annotators, hide_index=True, key="agreement_annotators")
+fast = annotators.loc[annotators["too_fast"], "user"].tolist()
+st.caption(
+    md(
+        "Accuracy on gold items (known answers) and median seconds per judgement; too_fast: a median under the "
+        f"project's {project['min_seconds']:g} s."
+        + (f" Check the work of: {', '.join(fast)}." if fast else " Nobody is under it.")
+    )
+)
+if fast:
+    st.warning(md(f"Faster than {project['min_seconds']:g} s per judgement (median): {', '.join(fast)}."))
 
 st.header(f"Disagreements to review ({len(queue)})")
 if not queue:
     st.success("No open disagreements.")
 can_adjudicate = has_role("admin")
 for item in queue:
-    with st.expander(f"Item {item['item_id']} · dialogue {item['dialogue_id']}"):
+    with st.expander(md(f"Item {item['item_id']} · dialogue {item['dialogue_id']}")):
         show_lines("Persona", item["persona"])
         show_history(item["history"])
         col_a, col_b = st.columns(2)
         for column, side in ((col_a, "a"), (col_b, "b")):
-            column.caption(f"Response {side.upper()} ({item[f'system_{side}']})")
-            column.text(item[f"response_{side}"])
+            column.caption(md(f"Response {side.upper()} ({item[f'system_{side}']})"))
+            show_long_text(item[f"response_{side}"], key=f"agreement_all_{item['item_id']}_{side}", where=column)
         st.dataframe(pd.DataFrame(item["judgements"]), hide_index=True, key=f"agreement_votes_{item['item_id']}")
         if not can_adjudicate:
             st.caption("An admin resolves this item.")
@@ -64,6 +84,6 @@ for item in queue:
                             reason="resolved on the Agreement page",
                         )
                 except StoreError as e:
-                    st.error(str(e))
+                    st.error(md(str(e)))
                     st.stop()
                 st.rerun()

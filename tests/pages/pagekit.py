@@ -39,7 +39,7 @@ XSS_SYSTEM = "<a href='javascript:alert(4)'>sys</a> **b**"
 XSS_PROJECT = "Injection [check](javascript:alert(5)) **p**"
 
 
-def add_xss_project(url: str, folder: Path, long_reply: str | None = None) -> int:
+def add_xss_project(url: str, folder: Path, long_reply: str | None = None, per_item: int = 1) -> int:
     """Two systems answering one dialogue, one reply carrying HTML/Markdown; a project comparing them (admin).
     The dialogue id, one system's name and the project's name carry Markdown/HTML payloads too. `long_reply`
     replaces the plain system's reply."""
@@ -61,7 +61,11 @@ def add_xss_project(url: str, folder: Path, long_reply: str | None = None) -> in
             path.write_text(json.dumps({**base, "response": text}) + "\n", encoding="utf-8")
             store.import_responses_jsonl(session, actor="admin", path=path, system_name=name)
         project = store.create_project(
-            session, actor="admin", name=XSS_PROJECT, system_names=[XSS_SYSTEM, "plain_system"]
+            session,
+            actor="admin",
+            name=XSS_PROJECT,
+            system_names=[XSS_SYSTEM, "plain_system"],
+            annotators_per_item=per_item,
         )
     factory.kw["bind"].dispose()
     return project["id"]
