@@ -19,3 +19,7 @@ class AuthenticationError(StoreError):
 
 class ImportFormatError(StoreError):
     """A run directory or responses file is malformed: the message names file:line and the field."""
+
+
+class DatabaseBusyError(StoreError):
+    """SQLite stayed locked by another writer past the busy timeout (and the retries): try again."""

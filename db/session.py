@@ -1,13 +1,17 @@
 """Engines, session factories and schema upgrades. Nothing is created at import time; callers own the objects.
 
-SQLite gets WAL, foreign keys, a busy timeout and `BEGIN IMMEDIATE` transactions (a transaction that reads and then
-writes would otherwise fail at once with "database is locked" when another writer got in between).
+SQLite gets WAL, foreign keys and a busy timeout. Writing transactions (`factory.begin()`) start with
+`BEGIN IMMEDIATE` (a transaction that reads and then writes would otherwise fail at once with "database is locked"
+when another writer got in between); read_session() starts a deferred one, which takes no lock and, under WAL,
+never waits for a writer (on PostgreSQL it is a READ ONLY transaction). A lock that outlasts the busy timeout
+becomes DatabaseBusyError, a StoreError with a clear message; run_in_transaction() retries it first.
 """
 
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,9 +22,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.errors import DatabaseBusyError
+
 logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 10_000  # how long a write waits for another writer before "database is locked"
+SQLITE_BEGIN = "pal_sqlite_begin"  # execution option: how a SQLite transaction begins (IMMEDIATE by default)
+READ_OPTIONS = {SQLITE_BEGIN: "DEFERRED", "postgresql_readonly": True}
 T = TypeVar("T")
 
 
@@ -44,7 +52,8 @@ def _sqlite_on_connect(dbapi_connection, connection_record) -> None:
 
 
 def _sqlite_on_begin(connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str | None = None) -> Engine:
@@ -61,9 +70,39 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def make_session_factory(url: str | None = None) -> sessionmaker[Session]:
+def _busy(error: OperationalError) -> DatabaseBusyError:
+    return DatabaseBusyError(
+        f"database: expected the write lock within {SQLITE_BUSY_TIMEOUT_MS / 1000:g} s, got "
+        f"'{error.orig}' (another write is still running); please try again"
+    )
+
+
+class StoreSessionmaker(sessionmaker):
+    """sessionmaker whose begin() turns SQLite's "database is locked" into DatabaseBusyError (a StoreError)."""
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Session]:
+        try:
+            with super().begin() as session:
+                yield session
+        except OperationalError as e:
+            if not is_locked_error(e):
+                raise
+            raise _busy(e) from e
+
+
+def make_session_factory(url: str | None = None) -> StoreSessionmaker:
     """A sessionmaker bound to make_engine(url); rows stay readable after commit (expire_on_commit=False)."""
-    return sessionmaker(bind=make_engine(url), expire_on_commit=False)
+    return StoreSessionmaker(bind=make_engine(url), expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def read_session(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reading only: SQLite begins it deferred (no lock taken, no wait for writers), PostgreSQL runs
+    it READ ONLY; it is rolled back at the end, so nothing it might write is kept."""
+    with factory() as session:
+        session.connection(execution_options=READ_OPTIONS)
+        yield session
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -93,14 +132,20 @@ def is_locked_error(error: OperationalError) -> bool:
 
 
 def run_in_transaction(factory: sessionmaker[Session], fn: Callable[[Session], T], *, retries: int = 5) -> T:
-    """Run fn(session) in one transaction, retrying it (bounded) when SQLite reports a lock."""
+    """Run fn(session) in one transaction, retrying it (bounded) when SQLite reports a lock; DatabaseBusyError
+    when the last try is locked too."""
     for attempt in range(retries + 1):
         try:
             with factory.begin() as session:
                 return fn(session)
-        except OperationalError as e:
-            if not is_locked_error(e) or attempt == retries:
+        except DatabaseBusyError:  # StoreSessionmaker.begin() turned the lock error into this
+            if attempt == retries:
                 raise
-            logger.warning("database locked, retrying (%d/%d)", attempt + 1, retries)
-            time.sleep(0.05 * 2**attempt)
+        except OperationalError as e:  # a plain sessionmaker
+            if not is_locked_error(e):
+                raise
+            if attempt == retries:
+                raise _busy(e) from e
+        logger.warning("database locked, retrying (%d/%d)", attempt + 1, retries)
+        time.sleep(0.05 * 2**attempt)
     raise AssertionError("unreachable")
