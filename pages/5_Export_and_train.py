@@ -13,7 +13,7 @@ from pal_core.errors import PalError
 from pal_core.train_data import to_preference_records
 from ui import jobs
 from ui.auth import has_role, require_role
-from ui.render import pick_project
+from ui.render import md, pick_project
 from ui.resources import db_url, session_factory
 
 JOBS_DIR = Path(".pal") / "jobs"  # relative to the app's working directory (ignored by git)
@@ -100,7 +100,7 @@ if st.button("Start DPO in the background", key="export_train", disabled=not rec
             max_steps=int(max_steps),
         )
     except (PalError, StoreError) as e:
-        st.error(str(e))
+        st.error(md(str(e)))
 
 
 @st.fragment(run_every=2)
@@ -110,7 +110,7 @@ def job_status() -> None:
         return
     jobs.advance(job)
     tail, fraction = jobs.read_log(job)
-    st.write(f"Job `{job.name}`: **{job.stage}** (folder {job.folder})")
+    st.text(f"Job {job.name}: {job.stage} (folder {job.folder})")
     if job.stage in ("train", "evaluate"):
         st.progress(fraction or 0.0, text=f"{job.stage}: {fraction or 0:.0%}")
     st.code(tail or "(no output yet)", language=None)
@@ -130,12 +130,14 @@ def job_status() -> None:
                     run_dir=job.run_dir if job.stage == "ready" else None,
                 )
         except StoreError as e:
-            st.error(str(e))
+            st.error(md(str(e)))
             return
         job.stage = "registered"
         st.success(
-            f"System {result['system']} registered with {result['n_responses']} replies: "
-            "add it to a project on the Admin page, or chat with it in the Playground."
+            md(
+                f"System {result['system']} registered with {result['n_responses']} replies: "
+                "add it to a project on the Admin page, or chat with it in the Playground."
+            )
         )
 
 

@@ -5,7 +5,7 @@ import json
 import shutil
 
 import pytest
-from pagekit import page
+from pagekit import page, plain
 
 from db import store
 from db.session import make_session_factory
@@ -76,7 +76,7 @@ def test_register_button_adds_the_trained_model_as_a_system(db_url, tmp_path, st
     at.run()
     at.button(key="export_register").click().run()
     assert not at.exception
-    assert at.success[0].value.startswith(f"System {job.name} registered with {n_replies} replies")
+    assert plain(at.success[0].value).startswith(f"System {job.name} registered with {n_replies} replies")
     with make_session_factory(db_url).begin() as session:
         systems = {s["name"]: s for s in store.list_systems(session, actor="viewer")}
     assert systems[job.name]["model"] == str(job.model_dir.resolve())
