@@ -1,12 +1,15 @@
-"""Admin: users and roles, run imports, projects (from imported systems, with gold items), progress per annotator."""
+"""Admin: users and roles, run uploads and imports, dialogue-file uploads, projects (systems, questions asked and
+required, gold items, speed threshold), progress per annotator."""
 
 import pandas as pd
 import streamlit as st
 
 from db import store
 from db.errors import StoreError
+from pal_core.errors import DataFormatError
+from ui import uploads
 from ui.auth import require_role
-from ui.render import pick_project
+from ui.render import md, pick_project
 from ui.resources import db_url, session_factory
 
 user = require_role("admin")
@@ -20,18 +23,18 @@ def write(action, done: str) -> None:
         with session_factory(db_url()).begin() as session:
             action(session)
     except StoreError as e:
-        st.error(str(e))
+        st.error(md(str(e)))
         return
-    st.success(done)
+    st.success(md(done))
 
 
-users_tab, import_tab, project_tab, progress_tab = st.tabs(["Users", "Import runs", "Projects", "Progress"])
+users_tab, import_tab, project_tab, progress_tab = st.tabs(["Users", "Runs and data", "Projects", "Progress"])
 with users_tab:
     with st.form("admin_new_user", clear_on_submit=True):
         st.subheader("New user")
         name = st.text_input("Name", key="admin_user_name")
         password = st.text_input("Password (8+ characters)", type="password", key="admin_user_password")
-        role = st.selectbox("Role", store.ROLES, index=1, key="admin_user_role")
+        role = st.selectbox("Role", store.ROLES, index=store.ROLES.index("annotator"), key="admin_user_role")
         if st.form_submit_button("Create user"):
             write(
                 lambda s: store.create_user(s, actor=actor, name=name, password=password, role=role),
@@ -47,15 +50,51 @@ with users_tab:
         write(lambda s: store.set_role(s, actor=actor, name=who, role=new_role), f"{who} is now {new_role}.")
 
 with import_tab:
-    run_dir = st.text_input("Run directory (config.json + outputs.jsonl)", key="admin_run_dir")
-    system_name = st.text_input("System name (empty: the run's config)", key="admin_system_name")
-    if st.button("Import run", key="admin_import", disabled=not run_dir.strip()):
-        write(
-            lambda s: store.import_run(
-                s, actor=actor, run_dir=run_dir.strip(), system_name=system_name.strip() or None
-            ),
-            f"Imported {run_dir}.",
+    with st.form("admin_upload_run", clear_on_submit=True):
+        st.subheader("Upload a run")
+        outputs = st.file_uploader("outputs.jsonl (responses; .gz too)", key="admin_upload_outputs")
+        config = st.file_uploader("config.json (optional)", type=["json"], key="admin_upload_config")
+        upload_name = st.text_input("System name (empty: the config's)", key="admin_upload_system")
+        if st.form_submit_button("Check and import"):
+            if outputs is None:
+                st.error("Choose an outputs.jsonl file first.")
+            else:
+                write(
+                    lambda s: uploads.import_uploaded_run(
+                        s,
+                        actor=actor,
+                        outputs_name=outputs.name,
+                        outputs=outputs.getvalue(),
+                        system_name=upload_name,
+                        config=config.getvalue() if config is not None else None,
+                        config_name=config.name if config is not None else "config.json",
+                    ),
+                    f"Imported {outputs.name} as a new system.",
+                )
+    with st.form("admin_upload_data", clear_on_submit=True):
+        st.subheader("Upload a dialogue file")
+        dialogue_file = st.file_uploader(
+            "ParlAI text, PAL JSON or JSONL (.gz too), checked like `pal data stats`", key="admin_upload_dialogues"
         )
+        if st.form_submit_button("Check and keep") and dialogue_file is not None:
+            try:
+                kept, stats = uploads.keep_uploaded_dialogues(dialogue_file.name, dialogue_file.getvalue())
+            except DataFormatError as e:
+                st.error(md(str(e)))
+            else:
+                st.success(
+                    md(f"Kept {kept} ({stats.n_examples} examples, {stats.n_dialogues} dialogues)."),
+                )
+    with st.expander("Import a run directory on the server"):
+        run_dir = st.text_input("Run directory (config.json + outputs.jsonl)", key="admin_run_dir")
+        system_name = st.text_input("System name (empty: the run's config)", key="admin_system_name")
+        if st.button("Import run", key="admin_import", disabled=not run_dir.strip()):
+            write(
+                lambda s: store.import_run(
+                    s, actor=actor, run_dir=run_dir.strip(), system_name=system_name.strip() or None
+                ),
+                f"Imported {run_dir}.",
+            )
     with session_factory(db_url()).begin() as session:
         systems = store.list_systems(session, actor=actor)
     st.dataframe(pd.DataFrame(systems).drop(columns=["config"], errors="ignore"), hide_index=True, key="admin_systems")
@@ -69,6 +108,20 @@ with project_tab:
         )
         guidelines = st.text_area("Guidelines", key="admin_project_guidelines")
         per_item = st.number_input("Annotators per item", 1, 10, 2, key="admin_project_per_item")
+        asked = st.multiselect(
+            "Questions asked about each reply",
+            store.QUESTIONS,
+            default=list(store.DEFAULT_QUESTIONS),
+            key="admin_project_questions",
+        )
+        required = st.multiselect(
+            "Of those, required before Submit (the rest may stay unanswered)",
+            store.QUESTIONS,
+            key="admin_project_required",
+        )
+        min_seconds = st.number_input(
+            "Flag annotators faster than (median seconds per judgement)", 0.0, 600.0, 3.0, key="admin_project_min_s"
+        )
         n_items = st.number_input(
             "Items (0 = every pair of every shared dialogue)", 0, 100_000, 0, key="admin_project_n_items"
         )
@@ -87,6 +140,9 @@ with project_tab:
                     annotators_per_item=int(per_item),
                     n_items=int(n_items) or None,
                     gold_items=gold,
+                    questions=asked,
+                    required_questions=required,
+                    min_seconds=float(min_seconds),
                 ),
                 f"Created project {project_name}.",
             )

@@ -1,9 +1,35 @@
 """Admin page: create a user, change a role, build a project from imported systems, see progress."""
 
-from pagekit import page
+import json
+
+import pytest
+from pagekit import page, plain
 
 from db import store
 from db.session import make_session_factory
+from pal_core import data
+
+DEMO_RUN = data.demo_runs_dir() / "pal"
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """The app's working directory (uploads are kept under ./.pal): a temporary one, not the checkout."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def systems(url: str) -> set[str]:
+    with make_session_factory(url).begin() as session:
+        return {s["name"] for s in store.list_systems(session, actor="admin")}
+
+
+def upload_run(at, outputs: tuple[str, bytes], system: str, config: bytes | None = None):
+    at.file_uploader(key="admin_upload_outputs").set_value((*outputs, "application/octet-stream"))
+    if config is not None:
+        at.file_uploader(key="admin_upload_config").set_value(("config.json", config, "application/json"))
+    at.text_input(key="admin_upload_system").input(system)
+    return at.button(key="FormSubmitter:admin_upload_run-Check and import").click().run()
 
 
 def test_admin_creates_user_and_project(db_url):
@@ -12,14 +38,84 @@ def test_admin_creates_user_and_project(db_url):
     at.text_input(key="admin_user_name").input("carol")
     at.text_input(key="admin_user_password").input("carol-password")
     at.button(key="FormSubmitter:admin_new_user-Create user").click().run()
-    assert "Created carol." in [s.value for s in at.success]
+    assert "Created carol." in [plain(s.value) for s in at.success]
     at.text_input(key="admin_project_name").input("Two systems")
     at.multiselect(key="admin_project_systems").set_value(["pal", "persona_free"])
     at.number_input(key="admin_project_n_items").set_value(5)
     at.button(key="FormSubmitter:admin_new_project-Create project").click().run()
-    assert not at.exception and "Created project Two systems." in [s.value for s in at.success]
+    assert not at.exception and "Created project Two systems." in [plain(s.value) for s in at.success]
     with make_session_factory(db_url).begin() as session:
         users = {u["name"]: u["role"] for u in store.list_users(session, actor="admin")}
         projects = {p["name"]: p["n_items"] for p in store.list_projects(session, actor="admin")}
     assert users["carol"] == "annotator" and projects["Two systems"] == 5
     assert set(at.dataframe[-1].value["user"]) == {"alice", "bob"}
+
+
+def test_uploaded_run_is_checked_kept_and_imported(db_url, workdir):
+    at = page("pages/7_Admin.py").run()
+    outputs = (DEMO_RUN / "outputs.jsonl").read_bytes()
+    upload_run(at, ("outputs.jsonl", outputs), "uploaded_pal", config=(DEMO_RUN / "config.json").read_bytes())
+    assert not at.exception and not at.error
+    assert plain(at.success[0].value) == "Imported outputs.jsonl as a new system."
+    assert "uploaded_pal" in systems(db_url)
+    (kept,) = (workdir / ".pal" / "uploads").iterdir()  # a run directory the Inspector can read
+    assert (kept / "outputs.jsonl").read_bytes() == outputs
+    assert json.loads((kept / "config.json").read_text())["system"] == "uploaded_pal"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("junk.jsonl", b"\x89PNG\r\n\x1a\n\x00\xff\xfe binary", r"junk.jsonl:1: expected"),
+        (
+            "wrong.jsonl",
+            json.dumps(
+                {"id": "d1", "persona": ["a", "b"], "history": ["hi"], "response": "x", "selected_index": 99}
+            ).encode(),
+            "wrong.jsonl:1: expected 'selected_index' as an int in -1..1",
+        ),
+        (
+            "scores.jsonl",
+            (
+                json.dumps({"id": "d1", "persona": ["a", "b"], "history": ["hi"], "response": "x"})
+                + "\n"
+                + json.dumps({"id": "d2", "persona": ["a", "b"], "history": ["hi"], "response": "y", "scores": [1, 2]})
+            ).encode(),
+            "scores.jsonl:2: expected 'scores' as 3 numbers",
+        ),
+        (
+            "label.jsonl",
+            json.dumps(
+                {"id": "d1", "persona": ["a"], "history": ["hi"], "response": "x", "gold_label": [42]}
+            ).encode(),
+            "label.jsonl:1: expected 'gold_label' as [-1] or distinct persona indices in 0..0",
+        ),
+        (
+            "nan.jsonl",
+            b'{"id": "d1", "persona": ["a"], "history": ["hi"], "response": "x", "scores": [NaN, 1]}',
+            "nan.jsonl:1:",
+        ),
+    ],
+)
+def test_bad_uploaded_run_names_file_and_line_and_writes_nothing(db_url, workdir, name, content, message):
+    before = systems(db_url)
+    at = page("pages/7_Admin.py").run()
+    upload_run(at, (name, content), "bad_system")
+    assert not at.exception  # an error message, not a traceback
+    assert plain(at.error[0].value).startswith(message), at.error[0].value
+    assert systems(db_url) == before
+    assert not (workdir / ".pal" / "uploads").exists() or not any((workdir / ".pal" / "uploads").iterdir())
+
+
+def test_uploaded_dialogue_file_is_checked_and_kept(db_url, workdir):
+    at = page("pages/7_Admin.py").run()
+    good = data.demo_examples_path().read_bytes()
+    at.file_uploader(key="admin_upload_dialogues").set_value(("examples.jsonl", good, "application/octet-stream"))
+    at.button(key="FormSubmitter:admin_upload_data-Check and keep").click().run()
+    assert plain(at.success[0].value).startswith("Kept .pal/data/examples.jsonl (")
+    assert (workdir / ".pal" / "data" / "examples.jsonl").read_bytes() == good
+    at.file_uploader(key="admin_upload_dialogues").set_value(("bad.jsonl", b"\xff\xfe\x00junk", "application/x"))
+    at.button(key="FormSubmitter:admin_upload_data-Check and keep").click().run()
+    assert not at.exception
+    assert plain(at.error[0].value).startswith("bad.jsonl:1: expected")
+    assert not (workdir / ".pal" / "data" / "bad.jsonl").exists()
