@@ -65,13 +65,13 @@ class ConsistencyModel:
     def load(cls, path: str | Path | None = None, *, device: str | None = None) -> "ConsistencyModel":
         """Load a directory written by `consistency_train.train_consistency` (default: default_model_dir()) onto
         `device` (cpu, cuda, cuda:N; default cuda when available)."""
+        torch_device = pick_device(device)  # a bad or unavailable device fails first, even without a model
         path = Path(path) if path else default_model_dir()
         if not (path / LABELS_FILE).is_file():
             raise ModelNotFoundError(
                 f"ConsistencyModel.load: expected a trained consistency model in {path} "
                 f"(create it with `pal train consistency --train ... --dev ...`), got no {LABELS_FILE} there"
             )
-        torch_device = pick_device(device)  # a bad or unavailable device fails before the weights are read
         meta = json.loads((path / LABELS_FILE).read_text())
         model = AutoModelForSequenceClassification.from_pretrained(path)
         return cls(model, AutoTokenizer.from_pretrained(path), max_length=meta["max_length"], device=torch_device)

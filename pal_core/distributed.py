@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+import torch
 from accelerate import PartialState
 from accelerate.utils import gather_object
 
@@ -22,19 +23,26 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+def _state(cpu: bool | None = None) -> PartialState:
+    """accelerate's process state, made on first use (later calls share it). On the CPU accelerate must be told so:
+    `PartialState()` in a launched process without a GPU reports one process of one (DistributedType.NO), and only
+    `PartialState(cpu=True)` joins the gloo process group as one of N."""
+    return PartialState(cpu=not torch.cuda.is_available() if cpu is None else cpu)
+
+
 def process_count() -> int:
     """How many processes share the work (1 without a launcher)."""
-    return PartialState().num_processes
+    return _state().num_processes
 
 
 def is_main_process() -> bool:
     """True on the one process that writes output files (always, without a launcher)."""
-    return PartialState().is_main_process
+    return _state().is_main_process
 
 
 def wait_for_everyone() -> None:
     """Barrier: every process waits here until all have arrived (a no-op for one process)."""
-    PartialState().wait_for_everyone()
+    _state().wait_for_everyone()
 
 
 def process_device(device: str | None) -> str:
@@ -42,7 +50,7 @@ def process_device(device: str | None) -> str:
     a GPU is a ConfigError); under a multi-process launch, "cuda" or no choice means this process's own GPU
     (cuda:<local rank>), so N processes use N GPUs instead of all sharing cuda:0."""
     chosen = pick_device(device)
-    state = PartialState()
+    state = _state(cpu=chosen.type == "cpu")
     if state.num_processes > 1 and chosen.type == "cuda" and chosen.index is None:
         return str(state.device)
     return str(chosen)
@@ -51,7 +59,7 @@ def process_device(device: str | None) -> str:
 def map_sharded(fn: Callable[[list[Item]], list[Result]], items: Sequence[Item]) -> list[Result]:
     """`fn` over this process's contiguous shard of `items` (one result per item); every process gets all the
     results back, in the order of `items`. All processes must call it with the same `items`."""
-    state = PartialState()
+    state = _state()
     with state.split_between_processes(list(items)) as shard:
         results = list(fn(list(shard)))
     if len(results) != len(shard):

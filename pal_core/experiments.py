@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pal_core import data, models
+from pal_core import data, distributed, models
 from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError, UnknownNameError
 from pal_core.generate import GenerationConfig
 from pal_core.metrics import compute_text_metrics, load_metric
@@ -155,9 +155,12 @@ def build_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector | No
 
 
 def _make_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector:
-    """cfg.selector with what it needs: the embedder or the consistency model is loaded here, the LM is given."""
-    embedder = models.load_embedder(device=cfg.device) if cfg.selector == "embedding" else None
-    consistency = load_consistency(cfg.consistency_model, required=True) if cfg.selector == "nli" else None
+    """cfg.selector with what it needs: the embedder or the consistency model is loaded here (on this process's
+    device), the LM is given."""
+    device = distributed.process_device(cfg.device)
+    embedder = models.load_embedder(device=device) if cfg.selector == "embedding" else None
+    nli = cfg.selector == "nli"
+    consistency = load_consistency(cfg.consistency_model, device=device, required=True) if nli else None
     return get_selector(
         cfg.selector,
         config=cfg.select_config(),
@@ -168,12 +171,13 @@ def _make_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector:
     )
 
 
-def load_consistency(path: str | None, *, required: bool = False) -> Any:
-    """The consistency model at `path` (default dir if None); None with a warning when missing and not required."""
+def load_consistency(path: str | None, *, device: str | None = None, required: bool = False) -> Any:
+    """The consistency model at `path` (default dir if None) on `device`; None with a warning when missing and not
+    required. A bad or unavailable device is an error either way."""
     from pal_core.consistency import ConsistencyModel
 
     try:
-        return ConsistencyModel.load(path)
+        return ConsistencyModel.load(path, device=device)
     except ModelNotFoundError as e:
         if required:
             raise
@@ -188,18 +192,26 @@ def _write_jsonl(rows: list[dict], path: Path) -> None:
 
 
 def run_generation(cfg: EvalConfig) -> tuple[Path, list[dict], list[data.Example]]:
-    """Generate with the configured system; write config.json and outputs.jsonl. Returns (run dir, rows, examples)."""
+    """Generate with the configured system; write config.json and outputs.jsonl. Returns (run dir, rows, examples).
+
+    Under `accelerate launch` each process generates for a contiguous shard of the examples on its own device, every
+    process gets all rows back in input order, and only the main process writes."""
     began = time.perf_counter()
     examples = load_eval_examples(cfg)
     used = swap_personas(examples, cfg.swap_seed) if cfg.swap_persona else examples
-    model, tokenizer = models.load_lm(cfg.model, device=cfg.device, dtype=cfg.dtype)
+    model, tokenizer = models.load_lm(cfg.model, device=distributed.process_device(cfg.device), dtype=cfg.dtype)
     selector = build_selector(cfg, model, tokenizer)
-    rows = run_system(cfg.system, used, model, tokenizer, cfg.generation_config(), selector=selector)
+    gen_cfg = cfg.generation_config()
+    rows = distributed.map_sharded(
+        lambda part: run_system(cfg.system, part, model, tokenizer, gen_cfg, selector=selector), used
+    )
     if cfg.swap_persona:
         for row, ex in zip(rows, examples, strict=True):
             row["original_persona"] = list(ex.persona)
             row["original_gold_label"] = list(ex.persona_label) if ex.persona_label is not None else None
     run_dir = cfg.run_dir()
+    if not distributed.is_main_process():
+        return run_dir, rows, examples
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_jsonl(rows, run_dir / "outputs.jsonl")
     config = {
@@ -208,7 +220,7 @@ def run_generation(cfg: EvalConfig) -> tuple[Path, list[dict], list[data.Example
         "selector": cfg.selector if selector is not None else ("oracle" if cfg.system == "gold_persona" else None),
         "data": str(cfg.data or data.demo_examples_path()),
         "n_examples": len(rows),
-        "generation": asdict(cfg.generation_config()),
+        "generation": asdict(gen_cfg),
         "created_at": datetime.now(UTC).isoformat(),
         "wall_time_s": round(time.perf_counter() - began, 3),
         "eval_config": asdict(cfg),
@@ -296,10 +308,21 @@ def _write_summary(run_dir: Path, cfg: EvalConfig, metrics: dict, rows: list[dic
 
 
 def run_evaluation(cfg: EvalConfig) -> Path:
-    """Generate, score and write the whole run directory; returns its path."""
+    """Generate, score and write the whole run directory; returns its path.
+
+    Under `accelerate launch` generation is split across the processes; the main process alone computes the metrics
+    over all rows and writes the files, and every process returns once they are written."""
     began = time.perf_counter()
     run_dir, rows, _ = run_generation(cfg)
-    consistency = load_consistency(cfg.consistency_model)
+    if distributed.is_main_process():
+        _score_and_write(cfg, run_dir, rows, began)
+    distributed.wait_for_everyone()
+    return run_dir
+
+
+def _score_and_write(cfg: EvalConfig, run_dir: Path, rows: list[dict], began: float) -> None:
+    """metrics.json, summary.md and (with a consistency model) the outputs' contradiction probabilities."""
+    consistency = load_consistency(cfg.consistency_model, device=distributed.process_device(cfg.device))
     metrics = compute_run_metrics(rows, consistency) if rows else {"n": 0}
     metrics["wall_time_s"] = round(time.perf_counter() - began, 3)
     if consistency is not None:
@@ -307,7 +330,6 @@ def run_evaluation(cfg: EvalConfig) -> Path:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     _write_summary(run_dir, cfg, metrics, rows)
     logger.info("run %s done in %.1f s", run_dir, metrics["wall_time_s"])
-    return run_dir
 
 
 def _read_outputs(path: Path) -> list[dict]:
@@ -325,7 +347,7 @@ def _read_outputs(path: Path) -> list[dict]:
     return rows
 
 
-def rescore_run(run_dir: str | Path, consistency_model: str | None = None) -> dict:
+def rescore_run(run_dir: str | Path, consistency_model: str | None = None, device: str | None = None) -> dict:
     """Recompute a run's metrics from its outputs.jsonl (e.g. after retraining the consistency model), without
     generating again; rewrites metrics.json and the outputs' contradiction probabilities, keeps the generation's
     wall time. Returns the new metrics."""
@@ -333,7 +355,7 @@ def rescore_run(run_dir: str | Path, consistency_model: str | None = None) -> di
 
     run_dir = Path(run_dir)
     rows = _read_outputs(run_dir / "outputs.jsonl")
-    consistency = load_consistency(consistency_model, required=True)
+    consistency = load_consistency(consistency_model, device=device, required=True)
     old_path = run_dir / "metrics.json"
     old = json.loads(old_path.read_text()) if old_path.is_file() else {}
     metrics = compute_run_metrics(rows, consistency)

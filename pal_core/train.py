@@ -20,7 +20,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 from transformers.trainer_utils import get_last_checkpoint
 from trl import DPOConfig, DPOTrainer, ModelConfig, SFTConfig, SFTTrainer, get_peft_config
 
-from pal_core import models, prompts
+from pal_core import distributed, models, prompts
 from pal_core.data import load_examples
 from pal_core.errors import ConfigError
 from pal_core.generate import GenerationConfig, generate_texts
@@ -179,6 +179,8 @@ class SampleRejectedConfig:
     data_format: str | None = field(default=None, metadata={"help": "parlai, pal, jsonl or rcdg (None: guess)."})
     history_window: int = field(default=3, metadata={"help": "Utterances of history kept (PAL: 1-3)."})
     limit: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
+    device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N; default cuda if available."})
+    dtype: str | None = field(default=None, metadata={"help": "float32, bfloat16 or float16; default by device."})
 
     def __post_init__(self) -> None:
         for key in ("model", "data", "out"):
@@ -399,16 +401,22 @@ def train_dpo(cfg: PalDpoConfig, args: DPOConfig) -> dict:
 
 
 def sample_rejected(cfg: SampleRejectedConfig, gen: GenerationConfig) -> dict:
-    """Generate persona-free replies with the stage-1 model and write the preference pairs; returns counts."""
+    """Generate persona-free replies with the stage-1 model and write the preference pairs; returns counts.
+
+    Under `accelerate launch` each process generates for a contiguous shard of the examples on its own device and
+    the main process alone writes the pairs; every process returns once they are written."""
     start = time.perf_counter()
+    device = distributed.process_device(cfg.device)  # "cuda" without a GPU fails before the data is read
     loaded = load_examples(cfg.data, history_window=cfg.history_window, fmt=cfg.data_format)[: cfg.limit]
     examples = [ex for ex in loaded if ex.persona_label is not None]  # unlabelled ones cannot make a pair
-    model, tokenizer = models.load_lm(cfg.model)
+    model, tokenizer = models.load_lm(cfg.model, device=device, dtype=cfg.dtype)
     texts = [prompts.render_prompt(tokenizer, prompts.persona_free_messages(ex.history)) for ex in examples]
-    generations = generate_texts(model, tokenizer, texts, gen)
+    generations = distributed.map_sharded(lambda part: generate_texts(model, tokenizer, part, gen), texts)
     records, skipped = build_rejected_records(examples, generations, model=str(cfg.model))
     skipped["unlabelled"] += len(loaded) - len(examples)
-    write_preferences(records, cfg.out)
+    if distributed.is_main_process():
+        write_preferences(records, cfg.out)
+    distributed.wait_for_everyone()
     summary = {
         "n_examples": len(loaded),
         "n_pairs": len(records),

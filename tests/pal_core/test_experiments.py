@@ -5,11 +5,20 @@ import logging
 from pathlib import Path
 
 import pytest
+import torch
 from palkit import OUTPUT_ROW_KEYS, build_tiny_classifier
 
+from pal_core import models
 from pal_core.data import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
-from pal_core.experiments import EvalConfig, compare_runs, run_evaluation, swap_personas
+from pal_core.experiments import (
+    EvalConfig,
+    compare_runs,
+    load_consistency,
+    rescore_run,
+    run_evaluation,
+    swap_personas,
+)
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +166,7 @@ def test_rescore_recomputes_c_score_without_generating(tiny_lm, tiny_consistency
     assert [r["response"] for r in rows] == [json.loads(line)["response"] for line in outputs.splitlines()]
     assert all(len(r["contradiction"]) == len(r["persona"]) for r in rows)
     assert json.loads((run_dir / "metrics.json").read_text())["c_score"] == metrics["c_score"]
-    assert main(["rescore", str(run_dir), "--consistency-model", str(tiny_consistency)]) == 0
+    assert main(["rescore", str(run_dir), "--consistency_model", str(tiny_consistency)]) == 0
     assert "c_score" in capsys.readouterr().out
 
 
@@ -169,7 +178,28 @@ def test_rescore_bad_outputs_name_file_and_line(tiny_consistency, tmp_path, caps
     with pytest.raises(DataFormatError, match=r"outputs\.jsonl:1: expected the keys id, persona, .*got no 'persona'"):
         rescore_run(tmp_path, str(tiny_consistency))
     (tmp_path / "outputs.jsonl").write_text("{not json\n")
-    assert main(["rescore", str(tmp_path), "--consistency-model", str(tiny_consistency)]) == 2
+    assert main(["rescore", str(tmp_path), "--consistency_model", str(tiny_consistency)]) == 2
     assert "outputs.jsonl:1: expected a JSON object, got invalid JSON" in capsys.readouterr().err
-    assert main(["rescore", str(tmp_path / "nope"), "--consistency-model", str(tiny_consistency)]) == 2
+    assert main(["rescore", str(tmp_path / "nope"), "--consistency_model", str(tiny_consistency)]) == 2
     assert "expected a run directory with outputs.jsonl" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when no GPU is visible")
+def test_cuda_without_a_gpu_is_an_error_on_every_evaluation_loader(tiny_lm, tiny_consistency, tmp_path):
+    cuda = r"expected an available CUDA device, got 'cuda'"
+    with pytest.raises(ConfigError, match=cuda):
+        run_evaluation(_cfg(tiny_lm, tmp_path, device="cuda"))
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ConfigError, match=cuda):
+        load_consistency(str(tiny_consistency), device="cuda")
+    with pytest.raises(ConfigError, match=cuda):  # a missing model is only a warning, a missing GPU is an error
+        load_consistency(str(tmp_path / "no-such-model"), device="cuda")
+    with pytest.raises(ConfigError, match=cuda):
+        models.load_embedder(device="cuda")
+    run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, consistency_model=str(tiny_consistency), device="cpu"))
+    with pytest.raises(ConfigError, match=cuda):
+        rescore_run(run_dir, str(tiny_consistency), device="cuda")
+
+
+def test_load_consistency_honours_the_device(tiny_consistency):
+    assert load_consistency(str(tiny_consistency), device="cpu").model.device == torch.device("cpu")

@@ -295,6 +295,15 @@ def test_rejected_is_the_models_own_persona_free_greedy_reply(tiny_lm, examples_
         assert record["prompt"] == prompts.generate_messages(PERSONA, history, record["persona_sentence"])
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when no GPU is visible")
+def test_sample_rejected_refuses_cuda_without_a_gpu(tiny_lm, examples_file, tmp_path):
+    out = tmp_path / "pairs.jsonl"
+    cfg = SampleRejectedConfig(model=str(tiny_lm), data=str(examples_file), out=str(out), device="cuda")
+    with pytest.raises(ConfigError, match=r"expected an available CUDA device, got 'cuda'"):
+        sample_rejected(cfg, GenerationConfig(max_new_tokens=2))
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("use_lora", [True, False])
 def test_train_dpo_changes_weights(tiny_lm_copy, preference_file, tmp_path, use_lora):
     before = _weights(tiny_lm_copy)
