@@ -1,25 +1,66 @@
-"""`pal train consistency` (fine-tune the persona-consistency cross-encoder) and `pal label` (fill persona_label)."""
+"""`pal train consistency` (fine-tune the persona-consistency cross-encoder) and `pal label` (fill persona_label).
 
-import dataclasses
+Flags are the fields of ConsistencyConfig + ConsistencyDataConfig, and of LabelConfig (`--config file.yaml` too);
+the modules that import torch are imported only when a command runs.
+"""
+
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
 
-import torch
 import typer
 
-from pal_core.consistency import ConsistencyModel, default_model_dir, label_examples
-from pal_core.consistency_train import ConsistencyConfig, train_consistency
-from pal_core.data import load_examples, write_examples
-from pal_core.errors import UnknownNameError
-from pal_core.nli_pairs import load_nli_pairs
-from pal_core.silver import build_silver_pairs
-
-# Defaults and help come from the config dataclass, so they are written once.
-_CFG = {f.name: f for f in dataclasses.fields(ConsistencyConfig)}
+from pal_core.cli_config import ConfigSpec, config_command
+from pal_core.errors import ConfigError, UnknownNameError
 
 
-def _opt(name: str) -> typer.models.OptionInfo:
-    return typer.Option(help=_CFG[name].metadata["help"])
+@dataclass
+class ConsistencyDataConfig:
+    """The pair files `pal train consistency` reads (ConsistencyConfig holds the trainer's settings)."""
+
+    train: str | None = field(
+        default=None, metadata={"help": "Training pairs, `sentence</s>sentence</s>label` (.gz ok); required."}
+    )
+    dev: str | None = field(
+        default=None, metadata={"help": "Held-out pairs in the same format; accuracy is reported."}
+    )
+    threads: int = field(default=0, metadata={"help": "torch CPU threads; 0 = torch's default."})
+
+    def __post_init__(self) -> None:
+        if not self.train:
+            raise ConfigError(f"ConsistencyDataConfig.train: expected a pairs file, got {self.train!r}")
+        if self.threads < 0:
+            raise ConfigError(f"ConsistencyDataConfig.threads: expected >= 0, got {self.threads}")
+
+
+@dataclass
+class LabelConfig:
+    """`pal label`: which examples, which classifier, where the labelled copy goes."""
+
+    data: str | None = field(
+        default=None, metadata={"help": "Examples to label: ParlAI, PAL JSON, JSONL or RCDG (.gz too); required."}
+    )
+    out: str | None = field(
+        default=None, metadata={"help": "Where to write: .json = PAL, .jsonl = JSONL (.gz too); required."}
+    )
+    model: str = field(default="", metadata={"help": "Trained model dir; '' = ~/.cache/pal-studio/consistency."})
+    threshold: float = field(default=0.9, metadata={"help": "Entail probability needed to count a sentence as used."})
+    fmt: str | None = field(default=None, metadata={"help": "Input format; default: guessed."})
+    out_fmt: str | None = field(default=None, metadata={"help": "Output format: pal or jsonl; default: from --out."})
+    batch_size: int = field(default=64, metadata={"help": "Pairs per forward pass."})
+    device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N; default cuda if available."})
+
+    def __post_init__(self) -> None:
+        for name in ("data", "out"):
+            if not getattr(self, name):
+                raise ConfigError(f"LabelConfig.{name}: expected a path, got {getattr(self, name)!r}")
+        if not 0 <= self.threshold <= 1:
+            raise ConfigError(f"LabelConfig.threshold: expected in [0, 1], got {self.threshold}")
+        if self.batch_size < 1:
+            raise ConfigError(f"LabelConfig.batch_size: expected >= 1, got {self.batch_size}")
+
+
+TRAIN_CONSISTENCY = ConfigSpec(("pal_core.consistency_train:ConsistencyConfig", f"{__name__}:ConsistencyDataConfig"))
+LABEL = ConfigSpec((f"{__name__}:LabelConfig",))
 
 
 def _output_format(path: Path, fmt: str | None) -> str:
@@ -31,76 +72,45 @@ def _output_format(path: Path, fmt: str | None) -> str:
         return "jsonl"
     if name.endswith(".json"):
         return "pal"
-    raise UnknownNameError(f"pal label: expected OUT ending in .json or .jsonl (optionally .gz) or --fmt, got {path}")
-
-
-def train_consistency_command(
-    train: Annotated[Path, typer.Option(help="Training pairs, `sentence</s>sentence</s>label` (.gz ok).")],
-    dev: Annotated[Path | None, typer.Option(help="Held-out pairs in the same format; accuracy is reported.")] = None,
-    model: Annotated[str, _opt("model")] = _CFG["model"].default,
-    output_dir: Annotated[str, _opt("output_dir")] = _CFG["output_dir"].default,
-    epochs: Annotated[int, _opt("epochs")] = _CFG["epochs"].default,
-    lr: Annotated[float, _opt("lr")] = _CFG["lr"].default,
-    batch_size: Annotated[int, _opt("batch_size")] = _CFG["batch_size"].default,
-    max_length: Annotated[int, _opt("max_length")] = _CFG["max_length"].default,
-    max_steps: Annotated[int, _opt("max_steps")] = _CFG["max_steps"].default,
-    freeze_embeddings: Annotated[bool, _opt("freeze_embeddings")] = _CFG["freeze_embeddings"].default,
-    swap_augment: Annotated[bool, _opt("swap_augment")] = _CFG["swap_augment"].default,
-    silver: Annotated[str, _opt("silver")] = _CFG["silver"].default,
-    silver_limit: Annotated[int, _opt("silver_limit")] = _CFG["silver_limit"].default,
-    silver_contradictions: Annotated[bool, _opt("silver_contradictions")] = _CFG["silver_contradictions"].default,
-    balance_classes: Annotated[bool, _opt("balance_classes")] = _CFG["balance_classes"].default,
-    seed: Annotated[int, _opt("seed")] = _CFG["seed"].default,
-    device: Annotated[str | None, _opt("device")] = _CFG["device"].default,
-    threads: Annotated[int, typer.Option(help="torch CPU threads; 0 = torch's default.")] = 0,
-) -> None:
-    """Fine-tune the (persona sentence, response) entail/neutral/contradict classifier and print dev accuracy."""
-    if threads > 0:
-        torch.set_num_threads(threads)
-    cfg = ConsistencyConfig(
-        model=model,
-        lr=lr,
-        epochs=epochs,
-        batch_size=batch_size,
-        max_length=max_length,
-        max_steps=max_steps,
-        freeze_embeddings=freeze_embeddings,
-        swap_augment=swap_augment,
-        silver=silver,
-        silver_limit=silver_limit,
-        silver_contradictions=silver_contradictions,
-        balance_classes=balance_classes,
-        seed=seed,
-        output_dir=output_dir,
-        device=device,
+    raise UnknownNameError(
+        f"LabelConfig.out: expected a name ending in .json or .jsonl (optionally .gz) or --out_fmt, got {path}"
     )
-    train_pairs = load_nli_pairs(train)
-    dev_pairs = load_nli_pairs(dev) if dev else []
+
+
+def train_consistency_command(cfg, files: ConsistencyDataConfig) -> None:
+    """Fine-tune the (persona sentence, response) entail/neutral/contradict classifier and print dev accuracy."""
+    import torch
+
+    from pal_core.consistency import default_model_dir
+    from pal_core.consistency_train import train_consistency
+    from pal_core.nli_pairs import load_nli_pairs
+    from pal_core.silver import build_silver_pairs
+
+    if files.threads > 0:
+        torch.set_num_threads(files.threads)
+    train_pairs = load_nli_pairs(files.train)
+    dev_pairs = load_nli_pairs(files.dev) if files.dev else []
     metrics = train_consistency(train_pairs, dev_pairs, cfg, build_silver_pairs(cfg))
-    print(f"saved to {output_dir or default_model_dir()} after {metrics['steps']} steps, {metrics['wall_time_s']} s")
+    print(
+        f"saved to {cfg.output_dir or default_model_dir()} after {metrics['steps']} steps, {metrics['wall_time_s']} s"
+    )
     if metrics["dev"]:
         per_class = ", ".join(f"{k} {v:.4f}" for k, v in metrics["dev"]["per_class_accuracy"].items())
         print(f"dev accuracy {metrics['dev']['accuracy']:.4f} on {metrics['n_dev']} pairs ({per_class})")
 
 
-def label_command(
-    in_path: Annotated[Path, typer.Argument(metavar="IN", help="Examples: ParlAI, PAL JSON, JSONL or RCDG.")],
-    out_path: Annotated[Path, typer.Argument(metavar="OUT", help="Where to write: .json = PAL, .jsonl = JSONL.")],
-    model: Annotated[str, typer.Option(help="Trained model dir; '' = ~/.cache/pal-studio/consistency.")] = "",
-    threshold: Annotated[float, typer.Option(help="Entail probability needed to count a sentence as used.")] = 0.9,
-    fmt: Annotated[str | None, typer.Option(help="Input format; default: guessed.")] = None,
-    out_fmt: Annotated[str | None, typer.Option(help="Output format: pal or jsonl; default: from OUT's name.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Pairs per forward pass.")] = 64,
-    device: Annotated[str | None, typer.Option(help="cpu, cuda or cuda:N; default cuda if available.")] = None,
-) -> None:
+def label_command(cfg: LabelConfig) -> None:
     """Fill persona_label (PAL's format: used sentence indices, or [-1]) with the consistency model. Under
-    `accelerate launch` each process labels a shard and the main process writes OUT."""
+    `accelerate launch` each process labels a shard and the main process writes --out."""
     from pal_core import distributed
+    from pal_core.consistency import ConsistencyModel, label_examples
+    from pal_core.data import load_examples, write_examples
 
-    out_format = _output_format(out_path, out_fmt)
-    examples = load_examples(in_path, fmt=fmt)
-    classifier = ConsistencyModel.load(model or None, device=distributed.process_device(device))
-    labelled = label_examples(classifier, examples, threshold, batch_size)
+    out_path = Path(cfg.out)
+    out_format = _output_format(out_path, cfg.out_fmt)
+    examples = load_examples(cfg.data, fmt=cfg.fmt)
+    classifier = ConsistencyModel.load(cfg.model or None, device=distributed.process_device(cfg.device))
+    labelled = label_examples(classifier, examples, cfg.threshold, cfg.batch_size)
     if distributed.is_main_process():
         write_examples(labelled, out_path, fmt=out_format)
         used = sum(e.persona_label != (-1,) for e in labelled)
@@ -109,5 +119,17 @@ def label_command(
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
     """Add `pal label` to the top-level app and `pal train consistency` to the train group."""
-    train_app.command("consistency")(train_consistency_command)
-    app.command("label")(label_command)
+    config_command(
+        train_app,
+        "consistency",
+        TRAIN_CONSISTENCY,
+        train_consistency_command,
+        "Fine-tune the (persona sentence, response) entail/neutral/contradict classifier; prints dev accuracy.",
+    )
+    config_command(
+        app,
+        "label",
+        LABEL,
+        label_command,
+        "Fill persona_label (used sentence indices, or [-1]) with the consistency model.",
+    )

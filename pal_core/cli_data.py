@@ -10,11 +10,13 @@ from pal_core import data
 from pal_core.cli import group
 from pal_core.errors import ConfigError, DataFormatError
 
-FmtOption = Annotated[
-    str | None,
-    typer.Option(help=f"Input format, one of {', '.join(data.FORMATS)}; guessed from the name or content if unset."),
+# Flags are spelled as in the config dataclasses of the other commands: the parameter name, underscores kept.
+_FMT_HELP = f"Input format, one of {', '.join(data.FORMATS)}; guessed from the name or content if unset."
+FmtOption = Annotated[str | None, typer.Option("--fmt", help=_FMT_HELP)]
+FmtInOption = Annotated[str | None, typer.Option("--fmt_in", help=_FMT_HELP)]
+WindowOption = Annotated[
+    int, typer.Option("--history_window", help="Keep the last N history utterances (both speakers) per example.")
 ]
-WindowOption = Annotated[int, typer.Option(help="Keep the last N history utterances (both speakers) per example.")]
 
 
 def _read(path: Path, fmt: str | None, history_window: int) -> list[data.Example]:
@@ -71,12 +73,13 @@ def stats(
 def convert(
     src: Annotated[Path, typer.Argument(help="Input file (ParlAI text, PAL JSON, JSONL or RCDG; .gz too).")],
     dst: Annotated[Path, typer.Argument(help="Output file; a .gz name is gzipped.")],
-    fmt_in: FmtOption = None,
+    fmt_in: FmtInOption = None,
     fmt_out: Annotated[
-        str | None, typer.Option(help="Output format, pal or jsonl; from the output name (.json -> pal) if unset.")
+        str | None,
+        typer.Option("--fmt_out", help="Output format, pal or jsonl; from the output name (.json -> pal) if unset."),
     ] = None,
     history_window: WindowOption = 3,
-    limit: Annotated[int | None, typer.Option(help="Write only the first N examples (N >= 1).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Write only the first N examples (N >= 1).")] = None,
 ) -> None:
     """Rewrite a dialogue file as PAL JSON or our JSONL (unlabelled examples get a null persona_label in PAL)."""
     if fmt_out is None:
@@ -84,7 +87,7 @@ def convert(
         fmt_out = "jsonl" if name.endswith(".jsonl") else "pal" if name.endswith(".json") else None
         if fmt_out is None:
             raise DataFormatError(
-                f"{dst}: expected an output name ending in .json or .jsonl (or pass --fmt-out), got {dst.name!r}"
+                f"{dst}: expected an output name ending in .json or .jsonl (or pass --fmt_out), got {dst.name!r}"
             )
     if limit is not None and limit < 1:
         raise ConfigError(f"pal data convert: expected --limit >= 1, got {limit}")

@@ -9,9 +9,6 @@ from typing import Annotated
 
 import typer
 
-from db import store
-from db.errors import StoreError
-from db.session import default_db_url, make_session_factory, upgrade_db
 from pal_core.cli import group
 
 EXPORT_FORMATS = ("jsonl", "hf", "csv", "parquet")
@@ -23,6 +20,8 @@ def _store_errors(fn: Callable) -> Callable:
 
     @wraps(fn)
     def wrapper(*args, **kwargs):
+        from db.errors import StoreError  # sqlalchemy: imported when a command runs, not for --help
+
         try:
             return fn(*args, **kwargs)
         except StoreError as e:
@@ -33,6 +32,8 @@ def _store_errors(fn: Callable) -> Callable:
 
 
 def _factory(url: str | None, *, upgrade: bool = True):
+    from db.session import default_db_url, make_session_factory, upgrade_db
+
     url = url or default_db_url()
     if upgrade:
         upgrade_db(url)
@@ -42,6 +43,8 @@ def _factory(url: str | None, *, upgrade: bool = True):
 @_store_errors
 def db_upgrade(url: URL_OPTION = None) -> None:
     """Create or upgrade the database schema (alembic upgrade head)."""
+    from db.session import default_db_url, upgrade_db
+
     upgrade_db(url or default_db_url())
     print(f"database at head: {url or default_db_url()}")
 
@@ -49,11 +52,13 @@ def db_upgrade(url: URL_OPTION = None) -> None:
 @_store_errors
 def user_add(
     name: Annotated[str, typer.Argument(help="User name.")],
-    role: Annotated[str, typer.Option("--role", help="admin, annotator or viewer.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    role: Annotated[str, typer.Option("--role", help="admin, researcher, annotator or viewer.")],
+    password_stdin: Annotated[bool, typer.Option("--password_stdin", help="Read the password from stdin.")] = False,
     url: URL_OPTION = None,
 ) -> None:
     """Add a user (the first admin comes from here); the password is asked for with hidden input."""
+    from db import store
+
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -64,12 +69,52 @@ def user_add(
 
 
 @_store_errors
+def user_passwd(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    password_stdin: Annotated[bool, typer.Option("--password_stdin", help="Read the password from stdin.")] = False,
+    url: URL_OPTION = None,
+) -> None:
+    """Set a user's password (hidden input); their open dashboard sessions end."""
+    from db import store
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _factory(url).begin() as session:
+        store.change_password(session, actor=None, name=name, new_password=password)
+    print(f"password changed for {name}")
+
+
+def _set_disabled(name: str, url: str | None, disabled: bool) -> None:
+    from db import store
+
+    with _factory(url).begin() as session:
+        store.set_disabled(session, actor=None, name=name, disabled=disabled)
+    print(f"{'disabled' if disabled else 'enabled'} user {name}")
+
+
+@_store_errors
+def user_disable(name: Annotated[str, typer.Argument(help="User name.")], url: URL_OPTION = None) -> None:
+    """Disable a user: no login, no store call; their open sessions end."""
+    _set_disabled(name, url, True)
+
+
+@_store_errors
+def user_enable(name: Annotated[str, typer.Argument(help="User name.")], url: URL_OPTION = None) -> None:
+    """Enable a disabled user again (also clears a login lockout)."""
+    _set_disabled(name, url, False)
+
+
+@_store_errors
 def import_run(
     run_dir: Annotated[Path, typer.Argument(help="A `pal evaluate` run directory.")],
     name: Annotated[str | None, typer.Option("--name", help="System name (default: config.json 'system').")] = None,
     url: URL_OPTION = None,
 ) -> None:
     """Import a run directory's responses as a system for comparisons."""
+    from db import store
+
     with _factory(url).begin() as session:
         result = store.import_run(session, actor=None, run_dir=run_dir, system_name=name)
     print(
@@ -79,6 +124,9 @@ def import_run(
 
 
 def _project_id(session, project: str) -> int:
+    from db import store
+    from db.errors import StoreError
+
     projects = store.list_projects(session, actor=None)
     for p in projects:
         if p["name"] == project or str(p["id"]) == project:
@@ -92,14 +140,17 @@ def export(
     project: Annotated[str, typer.Option("--project", help="Project id or name.")],
     out: Annotated[Path, typer.Option("--out", help="Output file (a folder for --format hf).")],
     fmt: Annotated[str, typer.Option("--format", help="jsonl, hf (datasets save_to_disk), csv or parquet.")] = "jsonl",
-    keep_ties: Annotated[bool, typer.Option("--keep-ties", help="Keep tie items (A as chosen).")] = False,
-    min_agreement: Annotated[float, typer.Option("--min-agreement", help="Drop items below this agreement.")] = 0.0,
+    keep_ties: Annotated[bool, typer.Option("--keep_ties", help="Keep tie items (A as chosen).")] = False,
+    min_agreement: Annotated[float, typer.Option("--min_agreement", help="Drop items below this agreement.")] = 0.0,
     per_judgement: Annotated[
-        bool, typer.Option("--per-judgement", help="One pair per judgement, no majority.")
+        bool, typer.Option("--per_judgement", help="One pair per judgement, no majority.")
     ] = False,
     url: URL_OPTION = None,
 ) -> None:
     """Export human preference pairs (jsonl/hf, the format `pal train dpo` reads) or the judgements table."""
+    from db import store
+    from db.errors import StoreError
+
     if fmt not in EXPORT_FORMATS:
         raise StoreError(f"--format: expected one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
     with _factory(url, upgrade=False).begin() as session:
@@ -131,6 +182,7 @@ def export(
 @_store_errors
 def demo_seed(url: URL_OPTION = None) -> None:
     """Fill the database with the demo users, systems, project and judgements (running it twice changes nothing)."""
+    from db import store
     from pal_core.data import demo_runs_dir
 
     with _factory(url).begin() as session:
@@ -149,6 +201,9 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     user_app = group("Users of the annotation dashboard.")
     user_app.command("add")(user_add)
+    user_app.command("passwd")(user_passwd)
+    user_app.command("disable")(user_disable)
+    user_app.command("enable")(user_enable)
     app.add_typer(user_app, name="user")
     demo_app = group("Demo data.")
     demo_app.command("seed")(demo_seed)

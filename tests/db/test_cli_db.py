@@ -22,12 +22,12 @@ def url(tmp_path, monkeypatch) -> str:
 def test_db_upgrade_and_user_add(url, monkeypatch, capsys):
     assert main(["db", "upgrade"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("bootstrap-pw\n"))
-    assert main(["user", "add", "root", "--role", "admin", "--password-stdin"]) == 0
+    assert main(["user", "add", "root", "--role", "admin", "--password_stdin"]) == 0
     assert "added user root (admin)" in capsys.readouterr().out
     with make_session_factory(url)() as s:
         assert store.authenticate(s, name="root", password="bootstrap-pw")["role"] == "admin"
     monkeypatch.setattr("sys.stdin", io.StringIO("bootstrap-pw\n"))
-    assert main(["user", "add", "x", "--role", "boss", "--password-stdin", "--url", url]) == 2
+    assert main(["user", "add", "x", "--role", "boss", "--password_stdin", "--url", url]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: role: expected one of admin, ") and err.endswith(", got 'boss'\n")
 
@@ -70,8 +70,8 @@ def test_export_jsonl_hf_and_tables(seeded, tmp_path, capsys):
                 str(tmp_path / "hf"),
                 "--format",
                 "hf",
-                "--keep-ties",
-                "--min-agreement",
+                "--keep_ties",
+                "--min_agreement",
                 "0.5",
             ]
         )

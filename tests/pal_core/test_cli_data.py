@@ -22,7 +22,7 @@ def test_stats_prints_counts_and_labels(capsys):
 def test_stats_history_window_and_format_options(tmp_path, capsys):
     path = tmp_path / "chat.txt"
     path.write_text(PARLAI)
-    assert main(["data", "stats", str(path), "--fmt", "parlai", "--history-window", "1"]) == 0
+    assert main(["data", "stats", str(path), "--fmt", "parlai", "--history_window", "1"]) == 0
     out = capsys.readouterr().out
     assert "examples: 2\n" in out and "dialogues: 1\n" in out and "unlabelled: 2 (100.0%)" in out
     assert "history utterances per example (mean): 1.00" in out
@@ -43,7 +43,7 @@ def test_stats_unknown_format_returns_2(tmp_path, capsys):
 @pytest.mark.parametrize(("name", "fmt_out"), [("out.json", None), ("out.jsonl.gz", None), ("out.data", "pal")])
 def test_convert_writes_readable_output(tmp_path, capsys, name, fmt_out):
     dst = tmp_path / name
-    args = ["data", "convert", str(demo_examples_path()), str(dst)] + (["--fmt-out", fmt_out] if fmt_out else [])
+    args = ["data", "convert", str(demo_examples_path()), str(dst)] + (["--fmt_out", fmt_out] if fmt_out else [])
     assert main(args) == 0
     assert f"wrote 40 examples to {dst}" in capsys.readouterr().out
     back = load_examples(dst, fmt="pal" if fmt_out else None)
@@ -56,7 +56,7 @@ def test_convert_writes_readable_output(tmp_path, capsys, name, fmt_out):
 def test_convert_parlai_to_pal_keeps_unlabelled_as_null(tmp_path):
     src, dst = tmp_path / "chat.txt", tmp_path / "chat.json"
     src.write_text(PARLAI)
-    assert main(["data", "convert", str(src), str(dst), "--history-window", "2"]) == 0
+    assert main(["data", "convert", str(src), str(dst), "--history_window", "2"]) == 0
     assert json.loads(dst.read_text()) == [
         [["i like tea."], ["hi !"], "hello , want some tea ?", None],
         [["i like tea."], ["hello , want some tea ?", "sure ."], "here you go .", None],
@@ -73,7 +73,7 @@ def test_data_help_lists_commands(capsys):
     out = capsys.readouterr().out
     assert "stats" in out and "convert" in out
     assert main(["data", "convert", "--help"]) == 0
-    assert "--fmt-out" in capsys.readouterr().out
+    assert "--fmt_out" in capsys.readouterr().out
 
 
 def test_stats_real_convai2(shared_data, capsys):

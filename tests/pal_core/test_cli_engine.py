@@ -44,7 +44,7 @@ def test_evaluate_then_compare(tiny_lm, tmp_path, capsys):
 def test_evaluate_swap_persona_flag(tiny_lm, tmp_path):
     out = tmp_path / "swap"
     # 12 examples span 4 demo dialogues, so every dialogue can take another's persona
-    assert main(["evaluate", "--system", "full_persona", "--swap-persona", *_common(tiny_lm, out, limit=12)]) == 0
+    assert main(["evaluate", "--system", "full_persona", "--swap_persona", *_common(tiny_lm, out, limit=12)]) == 0
     rows = [json.loads(line) for line in (out / "outputs.jsonl").read_text().splitlines()]
     assert len(rows) == 12 and all(r["persona"] != r["original_persona"] for r in rows)
     metrics = json.loads((out / "metrics.json").read_text())
@@ -68,7 +68,7 @@ def test_bad_input_exits_nonzero(tiny_lm, tmp_path, capsys):
     assert "error: EvalConfig.system: unknown system 'pal'" in capsys.readouterr().err
     assert main(["evaluate", "--no_such_flag", "1"]) == 2
     assert (
-        "error: pal evaluate: expected EvalConfig flags (see --help), got unknown arguments ['--no_such_flag', '1']"
+        "error: command line: expected flags named after config fields, got unknown ['--no_such_flag', '1']"
         in capsys.readouterr().err
     )
     assert main(["evaluate", "--limit", "many"]) == 2  # argparse's own usage error

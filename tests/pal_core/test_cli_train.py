@@ -8,7 +8,7 @@ from palkit import FAST_TRAIN_FLAGS, TRAIN_EXAMPLES
 from trl import DPOConfig, SFTConfig
 
 from pal_core.cli import main
-from pal_core.cli_train import parse_config
+from pal_core.cli_config import parse_config
 from pal_core.data import write_examples
 from pal_core.train import PalDpoConfig, PalSftConfig, dpo_defaults, sft_defaults
 from pal_core.train_data import load_preferences

@@ -172,15 +172,18 @@ def test_missing_model_dir_says_how_to_train(tmp_path, monkeypatch):
 def test_cli_train_then_label(tiny_bert, nli_file, tmp_path, capsys):
     out = tmp_path / "model"
     args = ["train", "consistency", "--train", str(nli_file), "--dev", str(nli_file), "--model", str(tiny_bert),
-            "--output-dir", str(out), "--max-steps", "1", "--batch-size", "4"]  # fmt: skip
+            "--output_dir", str(out), "--max_steps", "1", "--batch_size", "4"]  # fmt: skip
     assert main(args) == 0
     assert "dev accuracy" in capsys.readouterr().out and (out / "labels.json").is_file()
     examples = [Example(id="x", persona=("i like tea .", "i am a nurse ."), history=("hi",), response="i like tea .")]
     write_examples(examples, tmp_path / "in.jsonl", fmt="jsonl")
-    assert main(["label", str(tmp_path / "in.jsonl"), str(tmp_path / "out.json"), "--model", str(out),
+    assert main(["label", "--data", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.json"), "--model", str(out),
                  "--threshold", "0.0"]) == 0  # fmt: skip
     assert load_examples(tmp_path / "out.json", fmt="pal")[0].persona_label == (0, 1)
-    assert main(["label", str(tmp_path / "in.jsonl"), str(tmp_path / "out.txt"), "--model", str(out)]) == 2
+    assert (
+        main(["label", "--data", str(tmp_path / "in.jsonl"), "--out", str(tmp_path / "out.txt"), "--model", str(out)])
+        == 2
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error raised when no GPU is visible")
@@ -192,7 +195,22 @@ def test_cuda_without_a_gpu_is_an_error_on_every_consistency_path(trained, tmp_p
     examples = [Example(id="x", persona=("i like tea .",), history=("hi",), response="i like tea .")]
     write_examples(examples, tmp_path / "in.jsonl", fmt="jsonl")
     out = tmp_path / "out.jsonl"
-    assert main(["label", str(tmp_path / "in.jsonl"), str(out), "--model", str(trained[0]), "--device", "cuda"]) == 2
+    assert (
+        main(
+            [
+                "label",
+                "--data",
+                str(tmp_path / "in.jsonl"),
+                "--out",
+                str(out),
+                "--model",
+                str(trained[0]),
+                "--device",
+                "cuda",
+            ]
+        )
+        == 2
+    )
     assert "expected an available CUDA device" in capsys.readouterr().err and not out.exists()
 
 

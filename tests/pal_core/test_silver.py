@@ -114,7 +114,7 @@ def test_cli_train_consistency_reports_a_bad_silver_file(tmp_path, capsys):
     bad.write_text('[["a."]]')
     tiny = build_tiny_classifier(tmp_path / "tiny")
     args = ["train", "consistency", "--train", str(nli), "--model", str(tiny), "--silver", str(bad),
-            "--output-dir", str(tmp_path / "out")]  # fmt: skip
+            "--output_dir", str(tmp_path / "out")]  # fmt: skip
     assert main(args) != 0
     assert "silver.json: entry 0: expected [persona sentence, response]" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

@@ -1,0 +1,130 @@
+"""pal_core/cli_config.py: every long-running command reads its flags from config dataclasses (and --config YAML);
+`--help` is read from the source without importing torch, and agrees with the real dataclasses."""
+
+import ast
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+import typer.main
+
+from pal_core import cli, cli_consistency, cli_engine, cli_train
+from pal_core.cli_config import config_fields, config_types, literal_defaults, load, parse_config
+
+SPECS = {
+    "train sft": cli_train.SFT,
+    "train dpo": cli_train.DPO,
+    "sample-rejected": cli_train.SAMPLE_REJECTED,
+    "train consistency": cli_consistency.TRAIN_CONSISTENCY,
+    "label": cli_consistency.LABEL,
+    "evaluate": cli_engine.EVAL,
+    "generate": cli_engine.EVAL,
+    "select": cli_engine.EVAL,
+}
+HEAVY = ("torch", "transformers", "trl", "peft", "datasets", "evaluate", "sqlalchemy", "alembic")
+
+
+def _all_commands() -> list[list[str]]:
+    """Every command path of the `pal` tree, e.g. ["train", "sft"]."""
+    paths, stack = [], [([], typer.main.get_command(cli.build_app()))]
+    while stack:
+        path, command = stack.pop()
+        paths.append(path)
+        stack += [([*path, name], sub) for name, sub in getattr(command, "commands", {}).items()]
+    return sorted(paths)
+
+
+def _is_literal(text: str) -> bool:
+    try:
+        ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize("ref", sorted({ref for spec in SPECS.values() for ref in spec.configs}))
+def test_help_from_source_matches_the_dataclass(ref):
+    real = [f for f in dataclasses.fields(load(ref)) if f.init]
+    docs = config_fields(ref)
+    assert [d.name for d in docs] == [f.name for f in real]
+    for doc, f in zip(docs, real, strict=True):
+        if f.default is not dataclasses.MISSING and _is_literal(doc.default):  # else computed: shown as source
+            assert doc.default == repr(f.default), f.name
+        if isinstance(f.metadata.get("help"), str):
+            real = " ".join(f.metadata["help"].split())
+            if "{" in doc.help:  # an f-string: its {...} parts are shown as source
+                assert real.startswith(doc.help.split("{")[0]), f.name
+            else:  # "(choices: ...)" may follow
+                assert doc.help.startswith(real), f.name
+
+
+@pytest.mark.parametrize("spec", [cli_train.SFT.defaults, cli_train.DPO.defaults])
+def test_pal_defaults_shown_in_help_are_the_real_ones(spec):
+    real = load(spec)()
+    shown = literal_defaults(spec)
+    assert shown and all(value == repr(real[key]) for key, value in shown.items())
+
+
+def test_help_of_every_command_imports_no_heavy_module():
+    """`pal --help` and `pal <cmd> --help` for the whole tree, in one fresh interpreter: none of the heavy
+    libraries may be imported (they cost seconds each on a busy machine)."""
+    calls = [[*path, "--help"] for path in _all_commands()]
+    code = (
+        "import contextlib, io, json, sys\n"
+        "from pal_core.cli import main\n"
+        f"codes = []\n"
+        f"for args in {calls!r}:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        codes.append(main(args))\n"
+        f"print(json.dumps([codes, sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    codes, heavy = json.loads(out.splitlines()[-1])
+    assert len(calls) > 20 and codes == [0] * len(calls)
+    assert heavy == []
+
+
+@pytest.mark.parametrize("command", sorted(SPECS))
+def test_long_running_commands_list_their_fields_and_take_yaml(command, capsys):
+    assert cli.main([*command.split(), "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: pal {command} [--config FILE.yaml]")
+    for ref in SPECS[command].configs:
+        assert all(f"\n  --{d.name} " in out for d in config_fields(ref))
+
+
+def test_every_flag_is_spelled_with_underscores():
+    group = typer.main.get_command(cli.build_app())
+    stack, flags = [group], []
+    while stack:
+        command = stack.pop()
+        stack += list(getattr(command, "commands", {}).values())
+        flags += [o for p in command.params for o in p.opts if o.startswith("--")]
+    assert flags and [f for f in flags if "-" in f[2:]] == []
+
+
+def test_yaml_config_then_flags_for_label_and_evaluate(tmp_path):
+    yaml = tmp_path / "label.yaml"
+    yaml.write_text("data: in.jsonl\nout: out.json\nthreshold: 0.5\nbatch_size: 8\n")
+    (cfg,) = parse_config(["--config", str(yaml), "--batch_size", "4"], config_types(cli_consistency.LABEL))
+    assert (cfg.data, cfg.out, cfg.threshold, cfg.batch_size) == ("in.jsonl", "out.json", 0.5, 4)
+    yaml.write_text("system: full_persona\nlimit: 3\nswap_persona: true\n")
+    (cfg,) = parse_config(["--config", str(yaml), "--limit", "5"], config_types(cli_engine.EVAL))
+    assert (cfg.system, cfg.limit, cfg.swap_persona) == ("full_persona", 5, True)
+    yaml.write_text("train: pairs.txt\nmax_steps: 3\nfreeze_embeddings: false\n")
+    cfg, files = parse_config(["--config", str(yaml)], config_types(cli_consistency.TRAIN_CONSISTENCY))
+    assert (files.train, cfg.max_steps, cfg.freeze_embeddings) == ("pairs.txt", 3, False)
+
+
+def test_config_errors_exit_2(tmp_path, capsys):
+    assert cli.main(["label", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert (
+        f"error: --config: expected a YAML file, got {tmp_path / 'nope.yaml'} (no such file)"
+        in capsys.readouterr().err
+    )
+    assert cli.main(["label", "--data", "x.jsonl"]) == 2
+    assert "error: LabelConfig.out: expected a path, got None" in capsys.readouterr().err
+    assert cli.main(["train", "consistency", "--max_steps", "1"]) == 2
+    assert "error: ConsistencyDataConfig.train: expected a pairs file, got None" in capsys.readouterr().err
