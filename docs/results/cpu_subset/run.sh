@@ -16,7 +16,7 @@ mkdir -p $R/data
 
 # 1. Training data: the first 400 turns of the RCDG PersonaChat train sample, persona labels from our classifier.
 [ -f $R/data/train400.jsonl ] || pal data convert $D/rcdg/per-train.txt.gz $R/data/train400.jsonl --limit 400
-[ -f $R/data/train400_labelled.jsonl ] || pal label $R/data/train400.jsonl $R/data/train400_labelled.jsonl \
+[ -f $R/data/train400_labelled.jsonl ] || pal label --data $R/data/train400.jsonl --out $R/data/train400_labelled.jsonl \
   --threshold 0.5 ${CONS:+--model $CONS}
 stamp label
 TRAIN=$R/data/train400_labelled.jsonl

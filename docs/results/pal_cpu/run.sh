@@ -49,8 +49,8 @@ step() {
 # 0. The consistency classifier: labels the training data and scores C-score (DNLI + silver train pairs only).
 step consistency "$C/consistency/metrics.json" $PAL train consistency \
   --train "$D/rcdg/nli-train.txt.gz" --dev "$D/rcdg/nli-valid.txt.gz" \
-  --silver "$D/pal_format/train_entailed_sentences.json.gz" --silver-limit 4000 --epochs 2 --lr 5e-5 \
-  --batch-size 32 --max-length 64 --threads 2 --output-dir "$C/consistency"
+  --silver "$D/pal_format/train_entailed_sentences.json.gz" --silver_limit 4000 --epochs 2 --lr 5e-5 \
+  --batch_size 32 --max_length 64 --threads 2 --output_dir "$C/consistency"
 CONS="$C/consistency"
 
 # 1. Training turns with persona labels.
@@ -60,7 +60,7 @@ convert() {
     && mv "$C/data/train.partial.jsonl" "$C/data/train.jsonl"
 }
 label() {
-  $PAL label "$C/data/train.jsonl" "$C/data/train_labelled.partial.jsonl" --model "$CONS" --threshold 0.9 \
+  $PAL label --data "$C/data/train.jsonl" --out "$C/data/train_labelled.partial.jsonl" --model "$CONS" --threshold 0.9 \
     && mv "$C/data/train_labelled.partial.jsonl" "$C/data/train_labelled.jsonl"
 }
 step convert "$C/data/train.jsonl" convert
