@@ -1,5 +1,8 @@
 """A demo database: users, every shipped run imported, one project with a few judgements. Idempotent: whatever
-already exists (a user, a system of that name, the project) is left as it is, so a second run writes nothing."""
+already exists (a user, a system of that name, the project) is left as it is, so a second run writes nothing.
+
+The demo accounts have public passwords, so they go only into a database that seed_demo itself started: an empty one
+(then marked by a `seed_demo` audit row) or one it seeded before. Any other database is refused."""
 
 import json
 import logging
@@ -10,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from db.annotate import record_judgement
 from db.assignments import next_item
-from db.errors import NotFoundError
+from db.errors import NotFoundError, StoreError
 from db.imports import import_run
-from db.models import Comparison, Dialogue, Project, Response, System, User
+from db.models import AuditLog, Comparison, Dialogue, Project, Response, System, User
 from db.projects import create_project
-from db.users import create_user
+from db.users import audit, create_user
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +60,11 @@ def _demo_preference(score_a: int, score_b: int, *, flip: bool) -> str:
     return preference
 
 
+def is_demo(session: Session) -> bool:
+    """True for a database seed_demo() started (only there may the login page show the demo passwords)."""
+    return session.scalars(select(AuditLog.id).where(AuditLog.action == "seed_demo").limit(1)).first() is not None
+
+
 def seed_demo(session: Session, *, runs_dir: Path) -> dict:
     """Create DEMO_USERS, import every run dir under runs_dir, build DEMO_PROJECT (2 annotators per item, a few gold
     items) and record ~10 judgements. Running it again changes nothing. Returns {"users", "systems", "project_id",
@@ -65,6 +73,14 @@ def seed_demo(session: Session, *, runs_dir: Path) -> dict:
     if not runs_dir.is_dir():
         raise NotFoundError(f"runs_dir: expected a folder of run directories, got {runs_dir.resolve()}")
     existing_users = set(session.scalars(select(User.name)))
+    if existing_users and not is_demo(session):
+        raise StoreError(
+            f"database: expected an empty database or one `pal demo seed` made, got one with {len(existing_users)} "
+            "user(s); the demo accounts have public passwords, so seed a separate database (make demo uses "
+            "~/.local/share/pal-studio/demo.db)"
+        )
+    if not existing_users:
+        audit(session, None, "seed_demo", "database")
     users = [name for name in DEMO_USERS if name not in existing_users]
     for name in users:
         role, password = DEMO_USERS[name]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -59,9 +60,26 @@ class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # admin | annotator | viewer
+    role: Mapped[str] = mapped_column(String(16))  # db.users.ROLES: admin | researcher | annotator | viewer
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # since the last success
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no login before this (after failures)
+
+
+class LoginSession(Base):
+    """A dashboard sign-in: the browser holds the token, the store only its SHA-256; valid until `expires_at` unless
+    revoked (logout, role or password change, disabled user)."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str] = mapped_column(String(32), default="")
 
 
 class Project(Base):

@@ -21,52 +21,75 @@ from db.annotate import (
     undo_last,
 )
 from db.assignments import assign, get_item, next_item, project_progress, skip
-from db.demo import DEMO_PROJECT, DEMO_USERS, seed_demo
+from db.demo import DEMO_PROJECT, DEMO_USERS, is_demo, seed_demo
 from db.exports import export_judgements_table, export_preferences, judgements_csv, judgements_frame
 from db.imports import import_responses_jsonl, import_run, list_systems, register_system
+from db.logins import SESSION_TTL, login, logout, resolve_session, start_session
 from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects
 from db.summaries import criterion_means, outcome_counts
-from db.users import ROLES, authenticate, create_user, is_empty, list_audit, list_users, set_role
+from db.users import (
+    ROLE_RANK,
+    ROLES,
+    authenticate,
+    authorize,
+    change_password,
+    create_user,
+    is_empty,
+    list_audit,
+    list_users,
+    set_disabled,
+    set_role,
+)
 
 __all__ = [
     "ANSWER_FIELDS",
     "DEFAULT_QUESTIONS",
-    "QUESTIONS",
-    "get_own_judgement",
-    "list_my_judgements",
-    "sides_swapped",
-    "swap_sides",
     "DEMO_PROJECT",
     "DEMO_USERS",
     "PREFERENCES",
+    "QUESTIONS",
     "ROLES",
+    "ROLE_RANK",
+    "SESSION_TTL",
     "adjudicate",
     "assign",
     "authenticate",
+    "authorize",
+    "change_password",
     "create_project",
     "create_user",
     "criterion_means",
     "export_judgements_table",
     "export_preferences",
     "get_item",
+    "get_own_judgement",
     "get_project",
     "import_responses_jsonl",
     "import_run",
+    "is_demo",
     "is_empty",
     "judgements_csv",
     "judgements_frame",
     "list_audit",
     "list_disagreements",
+    "list_my_judgements",
     "list_projects",
     "list_systems",
     "list_users",
+    "login",
+    "logout",
     "next_item",
     "outcome_counts",
     "project_progress",
     "record_judgement",
     "register_system",
+    "resolve_session",
     "seed_demo",
+    "set_disabled",
     "set_role",
+    "sides_swapped",
     "skip",
+    "start_session",
+    "swap_sides",
     "undo_last",
 ]

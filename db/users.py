@@ -1,15 +1,16 @@
 """Users, roles, password hashes (argon2id via argon2-cffi) and the audit log; every store call's role check."""
 
 import functools
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from db.errors import AuthenticationError, NotFoundError, PermissionDeniedError, StoreError
-from db.models import AuditLog, User
+from db.models import AuditLog, LoginSession, User, utc_now
 
 ROLES = ("admin", "researcher", "annotator", "viewer")
 # each role may do what the ones below it may; researcher: exports judgements and starts training runs
@@ -18,6 +19,10 @@ CLI_ACTOR = "cli"  # audit name of actor=None, the trusted local operator
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): a login stays well under 100 ms on a busy CPU.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 _BAD_LOGIN = "authentication failed: unknown user or wrong password"
+FREE_FAILURES = 3  # failed logins in a row before the account is locked for a while
+LOCK_BASE = timedelta(seconds=2)  # first lock; it doubles with every further failure ...
+LOCK_MAX = timedelta(minutes=15)  # ... up to this
+MIN_PASSWORD = 8
 
 
 @functools.cache
@@ -27,7 +32,13 @@ def _dummy_hash() -> str:
 
 
 def user_dict(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "role": user.role, "created_at": user.created_at}
+    return {
+        "id": user.id,
+        "name": user.name,
+        "role": user.role,
+        "disabled": user.disabled,
+        "created_at": user.created_at,
+    }
 
 
 def get_user(session: Session, name: str) -> User:
@@ -46,6 +57,8 @@ def require_role(session: Session, actor: str | None, minimum: str, *, allow_cli
     user = session.scalars(select(User).where(User.name == actor)).one_or_none()
     if user is None:
         raise PermissionDeniedError(f"actor: expected an existing user, got unknown user {actor!r}")
+    if user.disabled:
+        raise PermissionDeniedError(f"actor: expected an enabled user, got disabled user {actor!r}")
     if ROLE_RANK[user.role] < ROLE_RANK[minimum]:
         raise PermissionDeniedError(f"{actor!r} has role {user.role!r}; this needs {minimum!r} or higher")
     return user
@@ -64,6 +77,11 @@ def audit(session: Session, actor: str | None, action: str, target: str = "", **
     session.add(AuditLog(actor=actor or CLI_ACTOR, action=action, target=target, details=details))
 
 
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise StoreError(f"password: expected at least {MIN_PASSWORD} characters, got fewer")
+
+
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise StoreError(f"role: expected one of {', '.join(ROLES)}, got {role!r}")
@@ -76,8 +94,7 @@ def create_user(session: Session, *, actor: str | None, name: str, password: str
     name = name.strip() if isinstance(name, str) else name
     if not isinstance(name, str) or not name or len(name) > 64:
         raise StoreError(f"name: expected 1-64 characters, got {name!r}")
-    if not isinstance(password, str) or len(password) < 8:
-        raise StoreError("password: expected at least 8 characters, got fewer")
+    _check_password(password)
     if session.scalars(select(User.id).where(User.name == name)).first() is not None:
         raise StoreError(f"name: expected a new user name, got existing {name!r}")
     user = User(name=name, role=role, password_hash=_HASHER.hash(password))
@@ -87,16 +104,55 @@ def create_user(session: Session, *, actor: str | None, name: str, password: str
     return user_dict(user)
 
 
+def _record_failure(session: Session, name: str, user: User | None) -> None:
+    """Count a failed login (audited); from FREE_FAILURES on, lock the account for LOCK_BASE doubling per failure."""
+    details: dict[str, Any] = {}
+    if user is not None:
+        user.failed_logins += 1
+        details["failures"] = user.failed_logins
+        if user.failed_logins >= FREE_FAILURES:
+            lock = min(LOCK_BASE * 2 ** (user.failed_logins - FREE_FAILURES), LOCK_MAX)
+            user.locked_until = utc_now() + lock
+            details["locked_seconds"] = lock.total_seconds()
+    audit(session, "anonymous", "login_failed", str(name)[:255], **details)
+    session.flush()
+
+
 def authenticate(session: Session, *, name: str, password: str) -> dict:
-    """Check a name and password; returns {"id", "name", "role", "created_at"} or raises AuthenticationError."""
+    """Check a name and password; returns user_dict() or raises AuthenticationError.
+
+    A failure is counted and audited in the caller's transaction, so catch the error inside it (the record is then
+    committed). After FREE_FAILURES failures in a row the account is locked for LOCK_BASE, doubling with each further
+    failure up to LOCK_MAX; while locked even the right password is refused. A disabled user cannot log in."""
     user = session.scalars(select(User).where(User.name == name)).one_or_none()
+    if user is not None and user.locked_until is not None and user.locked_until > utc_now():
+        wait = (user.locked_until - utc_now()).total_seconds()
+        audit(session, "anonymous", "login_locked", str(name)[:255], seconds_left=round(wait, 1))
+        session.flush()
+        raise AuthenticationError(f"authentication failed: too many failed attempts; try again in {wait:.0f} s")
     try:
         _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError) as e:
+        _record_failure(session, name, user)
         raise AuthenticationError(_BAD_LOGIN) from e
-    if user is None:
+    if user is None or user.disabled:
+        _record_failure(session, name, None)
         raise AuthenticationError(_BAD_LOGIN)
+    if user.failed_logins or user.locked_until is not None:
+        user.failed_logins, user.locked_until = 0, None
     return user_dict(user)
+
+
+def revoke_sessions(session: Session, user_id: int, reason: str) -> int:
+    """End every open login session of the user (role or password change, disabled account); returns how many."""
+    result = session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utc_now(), revoked_reason=reason)
+        .returning(LoginSession.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
 
 
 def is_empty(session: Session) -> bool:
@@ -105,22 +161,71 @@ def is_empty(session: Session) -> bool:
 
 
 def list_users(session: Session, *, actor: str) -> list[dict]:
-    """All users (admin only): [{"id", "name", "role", "created_at"}] sorted by name."""
+    """All users (admin only): [{"id", "name", "role", "disabled", "created_at"}] sorted by name."""
     require_role(session, actor, "admin")
     return [user_dict(u) for u in session.scalars(select(User).order_by(User.name))]
 
 
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to demote or disable the last enabled admin."""
+    if user.role == "admin" and not user.disabled:
+        n_admins = session.scalar(
+            select(func.count()).select_from(User).where(User.role == "admin", User.disabled.is_(False))
+        )
+        if n_admins <= 1:
+            raise StoreError(f"user: expected another enabled admin to remain, got {user.name!r} as the last admin")
+
+
 def set_role(session: Session, *, actor: str, name: str, role: str) -> dict:
-    """Change a user's role (admin only). Returns the user dict. The last admin cannot be demoted."""
+    """Change a user's role (admin only) and end their open sessions (they log in again with the new role).
+    Returns the user dict. The last enabled admin cannot be demoted."""
     require_role(session, actor, "admin")
     _check_role(role)
     user = get_user(session, name)
-    if user.role == "admin" and role != "admin":
-        n_admins = session.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
-        if n_admins <= 1:
-            raise StoreError(f"role: expected another admin to remain, got {name!r} as the last admin")
+    if role != "admin":
+        _keep_an_admin(session, user)
     old, user.role = user.role, role
-    audit(session, actor, "set_role", name, old=old, new=role)
+    revoked = revoke_sessions(session, user.id, "role change") if old != role else 0
+    audit(session, actor, "set_role", name, old=old, new=role, sessions_revoked=revoked)
+    return user_dict(user)
+
+
+def set_disabled(session: Session, *, actor: str | None, name: str, disabled: bool) -> dict:
+    """Disable (no login, no store call, open sessions ended) or enable a user (admin; `actor=None`: the CLI).
+    The last enabled admin cannot be disabled. Returns the user dict."""
+    require_role(session, actor, "admin", allow_cli=True)
+    if not isinstance(disabled, bool):
+        raise StoreError(f"disabled: expected true or false, got {disabled!r}")
+    user = get_user(session, name)
+    if disabled:
+        _keep_an_admin(session, user)
+    user.disabled = disabled
+    revoked = revoke_sessions(session, user.id, "disabled") if disabled else 0
+    if not disabled:
+        user.failed_logins, user.locked_until = 0, None
+    audit(session, actor, "disable_user" if disabled else "enable_user", name, sessions_revoked=revoked)
+    return user_dict(user)
+
+
+def change_password(
+    session: Session, *, actor: str | None, name: str, new_password: str, old_password: str | None = None
+) -> dict:
+    """Set a user's password and end their open sessions. A user changes their own with `old_password`; an admin
+    (or the CLI, `actor=None`) sets anyone's without it. Returns the user dict."""
+    acting = require_role(session, actor, "viewer", allow_cli=True)
+    user = get_user(session, name)
+    if acting is not None and acting.id != user.id:
+        require_role(session, actor, "admin")
+    elif acting is not None:
+        try:
+            _HASHER.verify(user.password_hash, old_password or "")
+        except (VerificationError, InvalidHashError) as e:
+            raise AuthenticationError("old_password: expected the current password, got a wrong one") from e
+    _check_password(new_password)
+    user.password_hash = _HASHER.hash(new_password)
+    user.failed_logins, user.locked_until = 0, None
+    revoked = revoke_sessions(session, user.id, "password change")
+    audit(session, actor, "change_password", name, sessions_revoked=revoked)
     return user_dict(user)
 
 

@@ -6,11 +6,11 @@ import streamlit as st
 
 from db import store
 from db.errors import StoreError
-from pal_core.errors import DataFormatError
+from pal_core.errors import DataFormatError, PalError
 from ui import uploads
 from ui.auth import require_role
 from ui.render import md, pick_project
-from ui.resources import db_url, session_factory
+from ui.resources import confine, db_url, read_only, session_factory
 
 user = require_role("admin")
 actor = user["name"]
@@ -22,7 +22,7 @@ def write(action, done: str) -> None:
     try:
         with session_factory(db_url()).begin() as session:
             action(session)
-    except StoreError as e:
+    except (StoreError, PalError) as e:
         st.error(md(str(e)))
         return
     st.success(md(done))
@@ -40,7 +40,7 @@ with users_tab:
                 lambda s: store.create_user(s, actor=actor, name=name, password=password, role=role),
                 f"Created {name}.",
             )
-    with session_factory(db_url()).begin() as session:
+    with read_only() as session:
         users = store.list_users(session, actor=actor)
     st.dataframe(pd.DataFrame(users), hide_index=True, key="admin_users")
     c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
@@ -48,6 +48,19 @@ with users_tab:
     new_role = c2.selectbox("New role", store.ROLES, key="admin_role_value")
     if c3.button("Set role", key="admin_set_role"):
         write(lambda s: store.set_role(s, actor=actor, name=who, role=new_role), f"{who} is now {new_role}.")
+    disabled = {u["name"]: u["disabled"] for u in users}.get(who, False)
+    if st.button(f"{'Enable' if disabled else 'Disable'} {who}", key="admin_toggle_disabled"):
+        write(
+            lambda s: store.set_disabled(s, actor=actor, name=who, disabled=not disabled),
+            f"{who} is now {'enabled' if disabled else 'disabled'}.",
+        )
+    with st.form("admin_password", clear_on_submit=True):
+        new_password = st.text_input(f"New password for {who} (8+ characters)", type="password", key="admin_password")
+        if st.form_submit_button("Set password"):  # also ends the user's open sessions
+            write(
+                lambda s: store.change_password(s, actor=actor, name=who, new_password=new_password),
+                f"Password of {who} changed.",
+            )
 
 with import_tab:
     with st.form("admin_upload_run", clear_on_submit=True):
@@ -90,12 +103,12 @@ with import_tab:
         system_name = st.text_input("System name (empty: the run's config)", key="admin_system_name")
         if st.button("Import run", key="admin_import", disabled=not run_dir.strip()):
             write(
-                lambda s: store.import_run(
-                    s, actor=actor, run_dir=run_dir.strip(), system_name=system_name.strip() or None
+                lambda s: store.import_run(  # a typed server path: confined to the allowed roots
+                    s, actor=actor, run_dir=confine(run_dir.strip()), system_name=system_name.strip() or None
                 ),
                 f"Imported {run_dir}.",
             )
-    with session_factory(db_url()).begin() as session:
+    with read_only() as session:
         systems = store.list_systems(session, actor=actor)
     st.dataframe(pd.DataFrame(systems).drop(columns=["config"], errors="ignore"), hide_index=True, key="admin_systems")
 
@@ -146,13 +159,13 @@ with project_tab:
                 ),
                 f"Created project {project_name}.",
             )
-    with session_factory(db_url()).begin() as session:
+    with read_only() as session:
         st.dataframe(pd.DataFrame(store.list_projects(session, actor=actor)), hide_index=True, key="admin_projects")
 
 with progress_tab:
     project = pick_project(actor, "admin_progress_project")
     if project is not None:
-        with session_factory(db_url()).begin() as session:
+        with read_only() as session:
             progress = store.project_progress(session, actor=actor, project_id=project["id"])
         c1, c2, c3 = st.columns(3)
         c1.metric("Items", progress["n_items"])

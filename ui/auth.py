@@ -1,22 +1,34 @@
 """Login against the store and the role check every page calls first.
 
-The signed-in user lives in `st.session_state[AUTH_KEY]` as {"name", "role"}; tests may set it directly.
+The browser's Streamlit session holds only a login token (`st.session_state[AUTH_KEY]`); the session itself lives in
+the store (db.logins: expiry, revocation at logout, role or password change). Every page load resolves the token
+again and reads the role from the users table, so a demoted or disabled user loses access on their next click.
 """
 
 import streamlit as st
 
 from db import store
-from db.errors import AuthenticationError
+from db.errors import AuthenticationError, StoreError
 from db.users import ROLE_RANK  # the one role table
 from ui.nav import sidebar_nav
-from ui.resources import db_url, session_factory
+from ui.resources import db_url, read_only, session_factory
 
-AUTH_KEY = "auth_user"
+AUTH_KEY = "auth_token"
+NOTICE_KEY = "auth_notice"  # why the user was signed out, shown above the next login form
+ENDED = "Your session has ended (it expired, you logged out, or your role or password changed): please log in again."
 
 
 def current_user() -> dict | None:
-    """The signed-in user {"name", "role"} or None."""
-    return st.session_state.get(AUTH_KEY)
+    """The signed-in user {"name", "role", "expires_at"} as the store has them now, or None."""
+    token = st.session_state.get(AUTH_KEY)
+    if token is None:
+        return None
+    with read_only() as session:
+        user = store.resolve_session(session, token=token)
+    if user is None:
+        st.session_state.pop(AUTH_KEY, None)
+        st.session_state[NOTICE_KEY] = ENDED
+    return user
 
 
 def has_role(role: str) -> bool:
@@ -25,42 +37,82 @@ def has_role(role: str) -> bool:
 
 
 def login_form() -> None:
-    """Username + password form; on success stores the user and reruns."""
+    """Username + password form; on success keeps the new session's token and reruns. A refused login is
+    recorded by the store (failed attempts lock the account for a growing time)."""
+    notice = st.session_state.pop(NOTICE_KEY, None)
+    if notice:
+        st.info(notice)
     with st.form("login_form"):
         name = st.text_input("Username", key="login_name")
         password = st.text_input("Password", type="password", key="login_password")
         submitted = st.form_submit_button("Log in")
-    if submitted:
+    if not submitted:
+        return
+    started, error = None, ""
+    try:
+        with session_factory(db_url()).begin() as session:
+            try:
+                started = store.login(session, name=name.strip(), password=password)
+            except AuthenticationError as e:  # caught inside the transaction: the failed attempt is committed
+                error = str(e)
+    except StoreError as e:
+        st.error(str(e))
+        return
+    if started is None:
+        st.error(error)
+        return
+    st.session_state[AUTH_KEY] = started["token"]
+    st.rerun()
+
+
+def _change_password(user: dict) -> None:
+    with st.sidebar.expander("Change password"), st.form("auth_password_form", clear_on_submit=True):
+        old = st.text_input("Current password", type="password", key="auth_old_password")
+        new = st.text_input("New password (8+ characters)", type="password", key="auth_new_password")
+        again = st.text_input("New password again", type="password", key="auth_new_password_again")
+        if not st.form_submit_button("Change password"):
+            return
+        if new != again:
+            st.error("New password: expected the same text twice, got two different ones.")
+            return
         try:
             with session_factory(db_url()).begin() as session:
-                user = store.authenticate(session, name=name.strip(), password=password)
-        except AuthenticationError as e:
+                store.change_password(
+                    session, actor=user["name"], name=user["name"], new_password=new, old_password=old
+                )
+        except StoreError as e:
             st.error(str(e))
             return
-        st.session_state[AUTH_KEY] = {"name": user["name"], "role": user["role"]}
+    st.session_state.pop(AUTH_KEY, None)  # the change ended every session of this user, this one too
+    st.session_state[NOTICE_KEY] = "Password changed: please log in with the new one."
+    st.rerun()
+
+
+def logout_button(user: dict | None = None) -> None:
+    """Sidebar: who is signed in, Log out (revokes the session in the store), Change password."""
+    user = user or current_user()
+    if user is None:
+        return
+    st.sidebar.text(f"Signed in as {user['name']} ({user['role']})")
+    if st.sidebar.button("Log out", key="auth_logout"):
+        with session_factory(db_url()).begin() as session:
+            store.logout(session, token=st.session_state.get(AUTH_KEY))
+        st.session_state.pop(AUTH_KEY, None)
         st.rerun()
-
-
-def logout_button() -> None:
-    user = current_user()
-    if user is not None:
-        st.sidebar.text(f"Signed in as {user['name']} ({user['role']})")
-        if st.sidebar.button("Log out", key="auth_logout"):
-            st.session_state.pop(AUTH_KEY, None)
-            st.rerun()
+    _change_password(user)
 
 
 def require_role(role: str) -> dict:
     """The signed-in user if their role is at least `role`; otherwise a login form or an error, then st.stop()."""
-    session_factory(db_url())  # upgrade (and seed a new demo database) before anything reads it
+    session_factory(db_url())  # upgrade the schema before anything reads it
     user = current_user()
     if user is None:
         st.info("Please log in to see this page.")
         login_form()
         st.stop()
-    logout_button()
+    logout_button(user)
     sidebar_nav(ROLE_RANK, user["role"])
-    if not has_role(role):
+    if ROLE_RANK[user["role"]] < ROLE_RANK[role]:
         st.error(f"This page needs the {role!r} role or higher; you are {user['name']!r} ({user['role']}).")
         st.stop()
     return user

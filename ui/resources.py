@@ -1,5 +1,5 @@
-"""The only Streamlit-cached getters: the session factory (schema upgraded, demo seeded on an empty database), run
-directories read from disk, the demo examples and language models. Cache keys are the arguments, so a test that
+"""The only Streamlit-cached getters: the session factory (schema upgraded), run directories read from disk, the demo
+examples and language models (typed paths confined to allowed roots). Cache keys are the arguments, so a test that
 moves PAL_DB_URL gets its own entry."""
 
 import json
@@ -9,8 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from db import store
-from db.session import default_db_url, make_session_factory, upgrade_db
+from db.session import default_db_url, make_session_factory, read_session, upgrade_db
 from pal_core import data
 from pal_core.errors import ConfigError
 
@@ -27,20 +26,17 @@ def db_url() -> str:
 
 @st.cache_resource(show_spinner="Opening the database...")
 def session_factory(url: str):
-    """A sessionmaker for `url`, after `alembic upgrade head`; an empty SQLite database gets the demo data.
-
-    Only SQLite (the zero-setup, single-user path) is seeded: a shared server database never receives the demo
-    accounts, whose passwords are public; there the first admin comes from `pal user add NAME --role admin`.
-    Cached per URL, so the upgrade and the emptiness check run once per process, never on a page's rerun."""
+    """A sessionmaker for `url`, after `alembic upgrade head` (cached per URL, so the upgrade runs once per process,
+    never on a page's rerun). No data is added: the first admin comes from `pal user add NAME --role admin`, the demo
+    accounts only from `pal demo seed` into a database of their own."""
     upgrade_db(url)
-    factory = make_session_factory(url)
-    if not url.startswith("sqlite"):
-        return factory
-    with factory.begin() as session:
-        if store.is_empty(session):
-            result = store.seed_demo(session, runs_dir=data.demo_runs_dir())
-            logger.warning("database %s had no users: seeded the demo (%s)", url, result)
-    return factory
+    return make_session_factory(url)
+
+
+def read_only():
+    """A read-only session on the app's database (db.session.read_session: no write lock on SQLite, READ ONLY on
+    PostgreSQL), for page loads that only read."""
+    return read_session(session_factory(db_url()))
 
 
 @st.cache_data(show_spinner=False)

@@ -1,6 +1,7 @@
 """AppTest helpers for the page tests: open a page with a user signed in, and an injection-test project."""
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -16,14 +17,20 @@ TIMEOUT = 60  # seconds per script run: the first run imports pandas/plotly/torc
 
 
 def page(name: str, user: str | None = "admin", role: str = "admin") -> AppTest:
-    """An AppTest of pages/<name> (or app.py) with `user` signed in through the documented session key."""
+    """An AppTest of pages/<name> (or app.py) with `user` (whose role in the database is `role`) signed in: a login
+    session started in the store at PAL_DB_URL, its token under the documented session key."""
     # The pages run under app.py as the entry point, as in `streamlit run app.py`: st.page_link resolves page paths
     # against the entry point's folder.
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     if name != "app.py":
         at.switch_page(name)
-    if user is not None:
-        at.session_state[AUTH_KEY] = {"name": user, "role": role}
+    if user is not None:  # a real login session in the store, as the login form makes (no password needed here)
+        factory = make_session_factory(os.environ["PAL_DB_URL"])
+        with factory.begin() as session:
+            started = store.start_session(session, name=user)
+        factory.kw["bind"].dispose()
+        assert started["role"] == role, f"page(): expected {user!r} to have role {role!r}, got {started['role']!r}"
+        at.session_state[AUTH_KEY] = started["token"]
     return at
 
 

@@ -119,3 +119,31 @@ def test_uploaded_dialogue_file_is_checked_and_kept(db_url, workdir):
     assert not at.exception
     assert plain(at.error[0].value).startswith("bad.jsonl:1: expected")
     assert not (workdir / ".pal" / "data" / "bad.jsonl").exists()
+
+
+def test_admin_disables_enables_and_sets_a_password(db_url):
+    at = page("pages/7_Admin.py").run()
+    at.selectbox(key="admin_role_user").set_value("bob").run()
+    at.button(key="admin_toggle_disabled").click().run()
+    assert not at.exception and "bob is now disabled." in [plain(s.value) for s in at.success]
+    with make_session_factory(db_url)() as session:
+        assert {u["name"]: u["disabled"] for u in store.list_users(session, actor="admin")}["bob"] is True
+    at.button(key="admin_toggle_disabled").click().run()  # the button now says Enable bob
+    assert "bob is now enabled." in [plain(s.value) for s in at.success]
+    at.text_input(key="admin_password").input("bob-new-password")
+    at.button(key="FormSubmitter:admin_password-Set password").click().run()
+    assert "Password of bob changed." in [plain(s.value) for s in at.success]
+    with make_session_factory(db_url)() as session:
+        assert store.authenticate(session, name="bob", password="bob-new-password")["disabled"] is False
+    at.text_input(key="admin_password").input("short")
+    at.button(key="FormSubmitter:admin_password-Set password").click().run()
+    assert plain(at.error[0].value) == "password: expected at least 8 characters, got fewer"
+
+
+def test_admin_import_of_a_path_outside_the_roots_is_refused(db_url, workdir):
+    at = page("pages/7_Admin.py").run()
+    at.text_input(key="admin_run_dir").input("/etc").run()
+    at.button(key="admin_import").click().run()
+    assert not at.exception
+    assert plain(at.error[0].value).startswith("path: expected a path under ")
+    assert systems(db_url) == {"full_persona", "pal", "persona_free"}

@@ -21,7 +21,7 @@ def test_highlight_escapes_before_marking():
     assert html == "&lt;img src=x onerror=alert(1)&gt; I <mark>keep</mark> <mark>bees</mark>"
 
 
-def test_confusion_matrix_is_categorical():
+def test_confusion_matrix_is_categorical(db_url):  # db_url: the signed-in user lives in a test database
     import json
 
     at = page("pages/2_Inspector.py", "viewer", "viewer").run()
