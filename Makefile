@@ -20,9 +20,14 @@ install-system:
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium postgresql; \
 	fi
 
+# The demo gets a database of its own (its accounts have public passwords) and listens on this machine only;
+# `make demo ADDRESS=0.0.0.0` lets other machines in (README: "Serving a team").
+DEMO_DB ?= $(HOME)/.local/share/pal-studio/demo.db
+ADDRESS ?= 127.0.0.1
 demo: install
-	$(PY) -m pal_core.cli demo seed
-	$(PY) -m streamlit run app.py --server.headless=true --server.port=$(PORT)
+	PAL_DB_URL=sqlite:///$(DEMO_DB) $(PY) -m pal_core.cli demo seed
+	PAL_DB_URL=sqlite:///$(DEMO_DB) $(PY) -m streamlit run app.py --server.headless=true --server.port=$(PORT) \
+		--server.address=$(ADDRESS)
 
 test: install-system install
 	$(PY) -m pytest -q
