@@ -11,7 +11,7 @@ from db.errors import StoreError
 from ui import keys
 from ui.auth import require_role
 from ui.render import md, pick_project, show_history, show_lines, show_long_text
-from ui.resources import db_url, session_factory
+from ui.resources import db_url, read_only, session_factory
 
 SUGGEST_AT = 0.5  # the consistency model's contradiction probability from which it suggests "contradicts"
 FIELDS = {name for pair in store.ANSWER_FIELDS.values() for name in pair}
@@ -219,7 +219,7 @@ with st.container(key=keys.PANEL_KEY):
 with st.expander("Keys"):
     st.dataframe(pd.DataFrame(keys.key_table(asked, 5)), hide_index=True, key="annotate_keys")
 with st.expander("My judgements in this project (reopen one to edit it)"):
-    with session_factory(db_url()).begin() as session:
+    with read_only() as session:  # no write lock (db.session.read_session)
         mine = store.list_my_judgements(session, actor=user["name"], project_id=project["id"])
     if not mine:
         st.text("None yet.")

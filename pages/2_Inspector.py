@@ -10,11 +10,11 @@ from pal_core import data
 from pal_core.errors import PalError
 from ui.auth import require_role
 from ui.render import chart_label, highlight_overlap, md, show_history, show_lines
-from ui.resources import db_url, find_runs, load_run, session_factory
+from ui.resources import find_runs, load_run, read_only
 
 user = require_role("viewer")
 st.title("Persona selection inspector")
-with session_factory(db_url()).begin() as session:
+with read_only() as session:  # no write lock (db.session.read_session)
     runs = {
         f"{s['name']} (imported)": s["run_dir"]
         for s in store.list_systems(session, actor=user["name"])

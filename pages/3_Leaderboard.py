@@ -9,7 +9,7 @@ from pal_core import analysis
 from pal_core.errors import PalError
 from ui.auth import has_role, require_role
 from ui.render import chart_label, md, pick_project
-from ui.resources import db_url, load_run, session_factory
+from ui.resources import load_run, read_only
 
 user = require_role("viewer")
 st.title("Leaderboard")
@@ -17,7 +17,7 @@ project = pick_project(user["name"], "leaderboard_project")
 if project is None:
     st.stop()
 full = has_role("researcher")  # row-level judgements; below that, aggregates only (db.summaries)
-with session_factory(db_url()).begin() as session:
+with read_only() as session:  # no write lock (db.session.read_session)
     if full:
         rows = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
     else:  # one anonymous (system_a, system_b, preference) row per counted outcome

@@ -8,7 +8,7 @@ from db.errors import StoreError
 from pal_core import analysis
 from ui.auth import has_role, require_role
 from ui.render import md, pick_project, show_history, show_lines, show_long_text
-from ui.resources import db_url, session_factory
+from ui.resources import db_url, read_only, session_factory
 
 ANSWERS = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both bad"}
 
@@ -20,7 +20,7 @@ if project is None:
 if not has_role("researcher"):  # the statistics need every annotator's answers per item
     st.info("Agreement statistics and the disagreement queue show each annotator's answers: researchers only.")
     st.stop()
-with session_factory(db_url()).begin() as session:
+with read_only() as session:  # no write lock (db.session.read_session)
     rows = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
     queue = store.list_disagreements(session, actor=user["name"], project_id=project["id"])
 if not rows:

@@ -14,7 +14,7 @@ from pal_core.train_data import to_preference_records
 from ui import jobs
 from ui.auth import has_role, require_role
 from ui.render import md, pick_project
-from ui.resources import db_url, session_factory
+from ui.resources import db_url, read_only, session_factory
 
 JOBS_DIR = Path(".pal") / "jobs"  # relative to the app's working directory (ignored by git)
 
@@ -28,13 +28,13 @@ majority = c1.toggle("One pair per item (majority / adjudication)", value=True, 
 drop_ties = c2.toggle("Drop ties", value=True, key="export_drop_ties")
 min_agreement = c3.slider("Minimum agreement", 0.0, 1.0, 0.0, step=0.05, key="export_min_agreement")
 if not has_role("researcher"):  # viewers and annotators see aggregates only
-    with session_factory(db_url()).begin() as session:
+    with read_only() as session:  # no write lock (db.session.read_session)
         counts = store.outcome_counts(session, actor=user["name"], project_id=project["id"])
     st.metric("Judgements", sum(c["n"] for c in counts))
     st.dataframe(pd.DataFrame(counts), hide_index=True, key="export_counts")
     st.caption("Exports and training runs need the researcher role.")
     st.stop()
-with session_factory(db_url()).begin() as session:
+with read_only() as session:
     rows = store.export_preferences(
         session,
         actor=user["name"],

@@ -9,7 +9,7 @@ import string
 import streamlit as st
 
 from db import store
-from ui.resources import db_url, session_factory
+from ui.resources import read_only
 
 _WORD = re.compile(r"[A-Za-z0-9']+")
 STOPWORDS = frozenset(
@@ -83,7 +83,7 @@ def chart_label(text: str, width: int = 48) -> str:
 
 def pick_project(actor: str, key: str) -> dict | None:
     """A project selectbox; None (with a note) when there is no project yet."""
-    with session_factory(db_url()).begin() as session:
+    with read_only() as session:  # no write lock (db.session.read_session)
         projects = store.list_projects(session, actor=actor)
     if not projects:
         st.info("No project yet: an admin creates one on the Admin page.")

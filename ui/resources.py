@@ -105,9 +105,13 @@ def demo_personas() -> dict[str, list[str]]:
 
 
 @st.cache_resource(show_spinner="Loading the model (the first time takes a while)...", max_entries=MAX_CACHED_MODELS)
-def language_model(name_or_path: str):
-    """(model, tokenizer) in eval mode, shared read-only by every session; `name_or_path` confined by
-    confine_model() (ConfigError), at most MAX_CACHED_MODELS held."""
+def _cached_language_model(name_or_path: str):
     from pal_core import models
 
-    return models.load_lm(confine_model(name_or_path) or None)
+    return models.load_lm(name_or_path or None)
+
+
+def language_model(name_or_path: str):
+    """(model, tokenizer) in eval mode, shared read-only by every session: `name_or_path` is confined by
+    confine_model() on every call (ConfigError), then cached under the resolved path, at most MAX_CACHED_MODELS."""
+    return _cached_language_model(confine_model(name_or_path))

@@ -3,6 +3,7 @@ and model paths stay under the allowed roots, cached models are bounded, trainin
 no page can act as the CLI operator (actor=None)."""
 
 import ast
+import shutil
 import tomllib
 
 import pytest
@@ -11,7 +12,15 @@ from pagekit import ROOT, page, plain
 from db.errors import PermissionDeniedError
 from pal_core.errors import ConfigError
 from ui import jobs
-from ui.resources import MAX_CACHED_MODELS, allowed_roots, confine, confine_model, find_runs, language_model
+from ui.resources import (
+    MAX_CACHED_MODELS,
+    _cached_language_model,
+    allowed_roots,
+    confine,
+    confine_model,
+    find_runs,
+    language_model,
+)
 
 
 def test_config_hides_error_details_and_binds_to_localhost(monkeypatch):
@@ -70,17 +79,23 @@ def test_playground_refuses_a_model_outside_the_roots(db_url, tiny_lm, monkeypat
     assert at.session_state["playground_loaded"] is None
 
 
-def test_model_cache_holds_at_most_two_models(tiny_lm, monkeypatch):
-    monkeypatch.setenv("PAL_ROOTS", str(tiny_lm.parent))
-    language_model.clear()
-    names = [str(tiny_lm), f"{tiny_lm}/.", f"{tiny_lm}/./."]  # three cache keys, one folder
+def test_model_cache_holds_at_most_two_models(tiny_lm, tmp_path, monkeypatch):
+    monkeypatch.setenv("PAL_ROOTS", str(tmp_path))
+    names = []
+    for i in range(3):  # three model folders
+        shutil.copytree(tiny_lm, tmp_path / f"lm{i}")
+        names.append(str(tmp_path / f"lm{i}"))
+    _cached_language_model.clear()
     assert MAX_CACHED_MODELS == 2
     first = language_model(names[0])
-    assert language_model(names[0]) is first  # cached ...
+    assert language_model(f"{names[0]}/.") is first  # cached under the resolved path ...
     language_model(names[1])
     language_model(names[2])
     assert language_model(names[0]) is not first  # ... until two others pushed it out
-    language_model.clear()
+    monkeypatch.setenv("PAL_ROOTS", "/nonexistent")
+    with pytest.raises(ConfigError):  # confined on every call, cached or not
+        language_model(names[2])
+    _cached_language_model.clear()
 
 
 def test_start_dpo_job_needs_a_researcher(db_url, tmp_path):
