@@ -50,11 +50,12 @@ def config_types(spec: ConfigSpec) -> tuple[type, ...]:
     return tuple(load(ref) for ref in spec.configs)
 
 
-def parse_config(argv: list[str], types: tuple[type, ...], defaults: dict | None = None) -> tuple:
-    """Dataclasses of `types` from flags and an optional `--config` YAML; unknown keys or flags raise ConfigError."""
+def parse_config(argv: list[str], types: tuple[type, ...], defaults: dict | None = None, prog: str = "pal") -> tuple:
+    """Dataclasses of `types` from flags and an optional `--config` YAML; unknown keys or flags raise ConfigError,
+    a bad value ends with argparse's one-line error after a one-line usage (not the list of every field)."""
     from trl import TrlParser  # imports transformers: only when a command runs
 
-    parser = TrlParser(types)
+    parser = TrlParser(types, prog=prog, usage=f"{prog} [--config FILE.yaml] [--<field> VALUE ...] (see --help)")
     if defaults:
         parser.set_defaults(**defaults)
     argv = list(argv)
@@ -96,7 +97,7 @@ def config_command(group: typer.Typer, name: str, spec: ConfigSpec, run: Callabl
             print(format_help(ctx.command_path, help, spec))
             return
         defaults = load(spec.defaults)() if spec.defaults else None
-        run(*parse_config(ctx.args, config_types(spec), defaults))
+        run(*parse_config(ctx.args, config_types(spec), defaults, prog=ctx.command_path))
 
     group.command(name, context_settings=PASS_THROUGH, help=help)(command)
 

@@ -128,3 +128,23 @@ def test_config_errors_exit_2(tmp_path, capsys):
     assert "error: LabelConfig.out: expected a path, got None" in capsys.readouterr().err
     assert cli.main(["train", "consistency", "--max_steps", "1"]) == 2
     assert "error: ConsistencyDataConfig.train: expected a pairs file, got None" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (
+            ["train", "sft", "--learning_rate", "abc"],
+            "argument --learning_rate/--learning-rate: invalid float value: 'abc'",
+        ),
+        (["evaluate", "--limit", "many"], "argument --limit: invalid int value: 'many'"),
+        (["label", "--batch_size"], "argument --batch_size/--batch-size: expected one argument"),
+    ],
+)
+def test_bad_flag_values_give_a_two_line_usage_error(args, error, capsys):
+    assert cli.main(args) == 2
+    prog = "pal " + " ".join(a for a in args[:2] if not a.startswith("--"))
+    assert capsys.readouterr().err.splitlines() == [
+        f"usage: {prog} [--config FILE.yaml] [--<field> VALUE ...] (see --help)",
+        f"{prog}: error: {error}",
+    ]
