@@ -6,6 +6,7 @@ import streamlit as st
 
 from db import store
 from db.errors import StoreError
+from db.session import run_in_transaction
 from pal_core.errors import DataFormatError, PalError
 from ui import uploads
 from ui.auth import require_role
@@ -18,10 +19,9 @@ st.title("Admin")
 
 
 def write(action, done: str) -> None:
-    """Run a store call in one transaction; show its error or `done`."""
+    """Run a store call in one transaction (retried while SQLite is locked); show its error or `done`."""
     try:
-        with session_factory(db_url()).begin() as session:
-            action(session)
+        run_in_transaction(session_factory(db_url()), action)
     except (StoreError, PalError) as e:
         st.error(md(str(e)))
         return

@@ -147,3 +147,29 @@ def test_admin_import_of_a_path_outside_the_roots_is_refused(db_url, workdir):
     assert not at.exception
     assert plain(at.error[0].value).startswith("path: expected a path under ")
     assert systems(db_url) == {"full_persona", "pal", "persona_free"}
+
+
+def test_locked_database_is_retried_then_explained(db_url, monkeypatch):
+    """Another process holds SQLite's write lock: the page retries, then says so (it used to show a traceback)."""
+    import sqlite3
+
+    from db import session as db_session
+
+    monkeypatch.setattr(db_session, "SQLITE_BUSY_TIMEOUT_MS", 100)  # each try waits 0.1 s instead of 10 s
+    at = page("pages/7_Admin.py").run()
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        at.text_input(key="admin_user_name").input("dora")
+        at.text_input(key="admin_user_password").input("dora-password")
+        at.button(key="FormSubmitter:admin_new_user-Create user").click().run()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not at.exception
+    assert plain(at.error[0].value) == (
+        "database: expected the write lock within 0.1 s, got 'database is locked' (another write is still running); "
+        "please try again"
+    )
+    with make_session_factory(db_url)() as session:
+        assert "dora" not in {u["name"] for u in store.list_users(session, actor="admin")}
