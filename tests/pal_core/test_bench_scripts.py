@@ -30,3 +30,20 @@ def test_bench_script_prints_one_line_per_path_equal_to_its_baseline(tiny_lm, sc
     assert all(row[1] == "3" for row in rows)
     equal_column = 6 if script == "gen_bench.py" else 5
     assert [row[equal_column] for row in rows] == ["1.000", "1.000"]
+
+
+def test_stg_bench_shared_prefill_equals_two_pass(tiny_lm):
+    rows = _rows("stg_bench.py", "--model", str(tiny_lm), "--n", "6", "--batch-sizes", "3", "--device", "cpu")
+    assert [row[0] for row in rows] == ["two_pass", "shared_prefill"]
+    assert [(row[6], row[7]) for row in rows] == [("6/6", "6/6"), ("6/6", "6/6")]
+    assert all(float(row[3]) > 0 for row in rows)  # useful GFLOP/s were counted
+
+
+def test_roofline_counts_flops_from_the_config():
+    sys.path.insert(0, str(BENCH))
+    from roofline import ModelShape, forward_flops
+
+    shape = ModelShape(layers=2, hidden=4, kv_hidden=2, intermediate=8, vocab=10)
+    assert shape.linear_params == 2 * (4 * (8 + 4) + 3 * 4 * 8) == 288  # q,o: 4x4; k,v: 4x2; gate/up/down: 4x8
+    # 3 tokens after 5 cached: projections 2*P*3, attention 4*H*L*(5+6+7+... context 6,7,8), one LM-head row
+    assert forward_flops(shape, 3, offset=5) == 2 * 288 * 3 + 4 * 4 * 2 * (6 + 7 + 8) + 2 * 10 * 4
