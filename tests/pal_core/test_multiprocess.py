@@ -207,3 +207,16 @@ def test_label_with_two_processes_writes_what_one_writes(consistency_dir, tmp_pa
     assert [e.id for e in labelled] == [e.id for e in examples]
     assert len({e.persona_label for e in labelled}) > 1  # the comparison is not between all-(-1) files
     assert log.count("labelled 7 examples") == 1  # the main process alone wrote
+
+
+def test_scale_out_accelerate_files_load_and_fsdp_saves_full_weights():
+    """docs/accelerate/*.yaml, the files docs/scale-out.md tells users to launch with, are valid accelerate configs;
+    the FSDP one gathers a full state dict, without which Trainer.save_model writes no weights."""
+    from accelerate.commands.config.config_args import ClusterConfig
+
+    folder = Path(__file__).resolve().parents[2] / "docs" / "accelerate"
+    ddp = ClusterConfig.from_yaml_file(str(folder / "ddp.yaml"))
+    fsdp = ClusterConfig.from_yaml_file(str(folder / "fsdp.yaml"))
+    assert (ddp.distributed_type.value, fsdp.distributed_type.value) == ("MULTI_GPU", "FSDP")
+    assert fsdp.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT" and fsdp.fsdp_config["fsdp_version"] == 2
+    assert ddp.mixed_precision == fsdp.mixed_precision == "no"  # PAL's trainer defaults choose bf16 / fp16
