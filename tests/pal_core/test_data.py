@@ -15,6 +15,7 @@ from pal_core.data import (
     guess_format,
     load_dialogues,
     load_examples,
+    open_write,
     write_examples,
 )
 from pal_core.errors import DataFormatError, UnknownNameError
@@ -352,3 +353,30 @@ def test_undecodable_input_is_a_data_format_error(tmp_path, name, payload, match
     (tmp_path / name).write_bytes(payload)
     with pytest.raises(DataFormatError, match=match):
         load_examples(tmp_path / name)
+
+
+def test_open_write_leaves_nothing_when_the_block_fails(tmp_path):
+    target = tmp_path / "out.jsonl.gz"
+    with pytest.raises(KeyError), open_write(target) as f:
+        f.write("half a line")
+        raise KeyError("the writer's caller failed")
+    assert list(tmp_path.iterdir()) == []  # neither the target nor the temporary file
+    target.write_bytes(b"old")
+    with pytest.raises(KeyError), open_write(target) as f:
+        f.write("new")
+        raise KeyError("the writer's caller failed")
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["out.jsonl.gz"]
+
+
+def test_open_write_gzip_is_byte_identical_across_runs(tmp_path):
+    examples = load_examples(demo_examples_path())
+    write_examples(examples, tmp_path / "a.jsonl.gz", fmt="jsonl")
+    write_examples(examples, tmp_path / "b" / "a.jsonl.gz", fmt="jsonl")
+    assert (tmp_path / "a.jsonl.gz").read_bytes() == (tmp_path / "b" / "a.jsonl.gz").read_bytes()
+    assert load_examples(tmp_path / "a.jsonl.gz") == examples
+
+
+def test_bom_and_crlf_are_read(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"id": "a", "persona": [], "history": [], "response": "r"}\r\n\r\n')
+    assert [e.id for e in load_examples(path)] == ["a"]
