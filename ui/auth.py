@@ -11,6 +11,7 @@ from db import store
 from db.errors import AuthenticationError, StoreError
 from db.users import ROLE_RANK  # the one role table
 from ui.nav import sidebar_nav
+from ui.render import md
 from ui.resources import db_url, read_only, session_factory
 
 AUTH_KEY = "auth_token"
@@ -113,6 +114,6 @@ def require_role(role: str) -> dict:
     logout_button(user)
     sidebar_nav(ROLE_RANK, user["role"])
     if ROLE_RANK[user["role"]] < ROLE_RANK[role]:
-        st.error(f"This page needs the {role!r} role or higher; you are {user['name']!r} ({user['role']}).")
+        st.error(md(f"This page needs the {role!r} role or higher; you are {user['name']!r} ({user['role']})."))
         st.stop()
     return user
