@@ -116,5 +116,15 @@ blind sft --system full_persona --model "$C/sft_baseline"
 blind stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
 blind pal_stg --system select_then_generate --selector lm --model "$C/pal"
 
-# 8. What lands in the repository: metrics, tables, blind outputs.
-python "$HERE/report.py" --campaign "$C" --out "$HERE" --blind-out "$ROOT/docs/results/blind"
+# 8. What lands in the repository: metrics, tables, blind outputs, the adapter with its card.
+python "$HERE/report.py" --campaign "$C" --out "$ROOT/docs/results/pal_cpu" --blind-out "$ROOT/docs/results/blind"
+python "$HERE/ship.py" --adapter "$C/pal" --summary "$ROOT/docs/results/pal_cpu/summary.json" \
+  --out "$ROOT/pal_core/demo/pal-smollm2-135m"
+
+# 9. The demo project's runs, made by real systems on the demo dialogues (folder name = system name in the demo).
+DEMO="--data $ROOT/pal_core/demo/examples.jsonl --max_new_tokens 32 --batch_size 32 --device cpu --consistency_model $CONS"
+demo() { local name=$1; shift; step "demo_$name" "$C/demo_done/$name" bash -c "$PAL evaluate --output_dir $ROOT/pal_core/demo/runs/$name $DEMO $* && mkdir -p $C/demo_done && touch $C/demo_done/$name"; }
+demo persona_free --system persona_free
+demo full_persona --system full_persona
+demo sft --system full_persona --model "$C/sft_baseline"
+demo pal --system select_then_generate --selector lm --model pal-smollm2-135m
