@@ -4,24 +4,20 @@ text (each also gzipped), writers for PAL JSON and JSONL, and the shipped demo d
 Readers stream; malformed input raises DataFormatError naming file:line (or record), the field and what was expected.
 """
 
-import bisect
-import gzip
-import io
 import json
 import logging
-import os
 import re
-import reprlib
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, fields
-from itertools import accumulate, zip_longest
+from itertools import zip_longest
 from pathlib import Path
-from typing import IO
 
 from pal_core.errors import DataFormatError, UnknownNameError
+from pal_core.textio import brief, iter_json_list, iter_lines
+from pal_core.textio import iter_json_lines as iter_json_lines  # public here: the loaders' one reader of JSON Lines
+from pal_core.textio import open_text as open_text  # public here: the one gzip-sniffing text reader
+from pal_core.textio import open_write as open_write  # public here: the writer counterpart (temp file + rename)
 
 logger = logging.getLogger(__name__)
 
@@ -31,19 +27,6 @@ DEMO_DIR = Path(__file__).resolve().parent / "demo"
 _RCDG_NAME = re.compile(r"^(per|src|tgt)-(?P<split>[^/]+?)\.txt$")
 _SPLITS = ("train", "valid", "test", "demo")
 _YOUR, _PARTNER = "your persona:", "partner's persona:"
-_GZIP_MAGIC = b"\x1f\x8b"
-# JSON escapes that decode to a NUL or to half of a surrogate pair: only lines holding one get the full string check.
-_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
-_JSON_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def brief(value: object) -> str:
-    """A short repr for error messages, safe on huge or deeply nested values."""
-    return _BRIEF.repr(value)
-
-
-_BRIEF = reprlib.Repr()
-_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother, _BRIEF.maxlist, _BRIEF.maxdict = 3, 60, 60, 6, 4
 
 
 def check_label(value: object, n_persona: int, where: str, of: str = "") -> tuple[int, ...] | None:
@@ -114,126 +97,6 @@ def demo_runs_dir() -> Path:
     return DEMO_DIR / "runs"
 
 
-def _check_readable(path: Path) -> None:
-    if not path.is_file():
-        got = "a directory" if path.is_dir() else "no such file"
-        raise DataFormatError(f"{path.resolve()}: expected a data file, got {got}")
-
-
-def open_text(path: Path) -> IO[str]:
-    """A text reader of `path`, gunzipping when its first bytes say gzip (whatever its name); a missing file raises
-    DataFormatError. Loaders that report line numbers read through `_lines` instead."""
-    _check_readable(path)
-    with path.open("rb") as raw:
-        gzipped = raw.read(2) == _GZIP_MAGIC
-    return gzip.open(path, "rt", encoding="utf-8") if gzipped else path.open(encoding="utf-8")
-
-
-def _raw_lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, bytes without the newline), gunzipped when the first bytes say gzip. Lines are split
-    before decoding, so a bad byte is reported on its own line, not on the first line of a buffered chunk."""
-    _check_readable(path)
-    with path.open("rb") as raw:
-        stream = gzip.GzipFile(fileobj=raw, mode="rb") if raw.read(2) == _GZIP_MAGIC else raw
-        raw.seek(0)
-        lineno = 0
-        try:
-            for lineno, line in enumerate(stream, start=1):
-                yield lineno, line.rstrip(b"\r\n")
-        except (OSError, EOFError, zlib.error) as e:
-            raise DataFormatError(f"{path}:{lineno + 1}: expected a complete gzip stream, got {e}") from e
-
-
-def _decode(line: bytes, where: str) -> str:
-    """UTF-8 text of one line; a bad byte or a NUL raises DataFormatError naming the column."""
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DataFormatError(
-            f"{where}: expected UTF-8 text (or gzip of it), got byte 0x{line[e.start]:02x} at column {e.start + 1}"
-        ) from e
-    if "\0" in text:
-        raise DataFormatError(f"{where}: expected text, got a NUL byte at column {text.index(chr(0)) + 1}")
-    return text
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, decoded line without newline); a leading byte-order mark is dropped."""
-    for lineno, raw in _raw_lines(path):
-        text = _decode(raw, f"{path}:{lineno}")
-        yield lineno, text.removeprefix("\ufeff") if lineno == 1 else text
-
-
-def _check_strings(value: object, where: str) -> None:
-    """Every string in a parsed JSON value is storable text: no NUL, no lone surrogate (invalid in UTF-8)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\0" in item:
-                raise DataFormatError(f"{where}: expected text without NUL characters, got {brief(item)}")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise DataFormatError(
-                    f"{where}: expected text encodable as UTF-8, got a lone surrogate {item[e.start]!r} in {brief(item)}"
-                ) from e
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name}, which is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"the number {text[:20]}, which is out of range")
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
-    row = dict(pairs)
-    if len(row) != len(pairs):
-        twice = next(k for i, (k, _) in enumerate(pairs) if any(k == other for other, _ in pairs[:i]))
-        raise ValueError(f"the key {brief(twice)} twice in one object")
-    return row
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
-
-
-def _decode_json(text: str, where: str, what: str, start: int = 0, path: Path | None = None) -> tuple[object, int]:
-    """(value, end index) of the JSON value at `text[start:]`; every way it can fail is a DataFormatError at
-    `where` ("expected <what>, got ..."): invalid JSON (at `path`:<its line> when `text` is a whole file), nesting
-    too deep to parse, NaN/Infinity, a number out of range, a repeated key, a NUL or a lone surrogate in a string."""
-    try:
-        value, end = _DECODER.raw_decode(text, start)
-    except json.JSONDecodeError as e:
-        where = f"{path}:{e.lineno}" if path is not None else where
-        raise DataFormatError(f"{where}: expected {what}, got invalid JSON ({e.msg}, column {e.colno})") from e
-    except RecursionError as e:
-        raise DataFormatError(f"{where}: expected {what}, got JSON nested too deeply to read") from e
-    except ValueError as e:  # NaN/Infinity (_reject_constant) or an integer over Python's digit limit
-        raise DataFormatError(f"{where}: expected {what}, got {e}") from e
-    if _SUSPECT_ESCAPE.search(text, start, end):
-        _check_strings(value, where)
-    return value, end
-
-
-def parse_json(text: str, where: str, what: str) -> object:
-    """One JSON document (a line of a JSON Lines file); see `_decode_json` for what is rejected."""
-    start = _JSON_SPACE.match(text).end()
-    value, end = _decode_json(text, where, what, start)
-    if _JSON_SPACE.match(text, end).end() != len(text):
-        raise DataFormatError(f"{where}: expected {what}, got extra data after it at column {end + 1}")
-    return value
-
-
 def _base_name(path: Path) -> str:
     name = path.name.removesuffix(".gz")
     return name.rsplit(".", 1)[0] if "." in name else name
@@ -259,7 +122,7 @@ def guess_format(path: str | Path) -> str:
         return "jsonl"
     if name.endswith(".json"):
         return "pal"
-    lineno, first = next(((n, line.strip()) for n, line in _lines(path) if line.strip()), (1, ""))
+    lineno, first = next(((n, line.strip()) for n, line in iter_lines(path) if line.strip()), (1, ""))
     if first.startswith("{"):
         return "jsonl"
     if first.startswith("["):
@@ -326,7 +189,7 @@ def _read_parlai(path: Path, window: int | None) -> Iterator[Example]:
     persona: list[str] = []
     partner: list[str] = []
     utterances: list[str] = []
-    for lineno, line in _lines(path):
+    for lineno, line in iter_lines(path):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -374,47 +237,11 @@ def _str_list(value: object, where: str, name: str, of: str = "") -> list[str]:
 _PAL_RECORD = "[persona, history, response, persona_label]"
 
 
-def _iter_json_list(path: Path) -> Iterator[tuple[int, str, object]]:
-    """(index, `path:line` where it starts, value) of each item of a file holding one JSON list. Items are decoded
-    one at a time, so every error names the line of its record even in a one-line file of 100k records."""
-    lines = [line for _, line in _lines(path)]
-    text, what = "\n".join(lines), f"a JSON list of {_PAL_RECORD} records"
-    line_ends = list(accumulate(len(line) + 1 for line in lines))  # offset just past each line's newline
-
-    def where(pos: int) -> str:
-        return f"{path}:{bisect.bisect_right(line_ends, pos) + 1}"
-
-    pos = _JSON_SPACE.match(text).end()
-    if pos == len(text):
-        raise DataFormatError(f"{where(pos)}: expected {what}, got an empty file")
-    if not text.startswith("[", pos):
-        value, _ = _decode_json(text, where(pos), what, pos, path)
-        raise DataFormatError(f"{where(pos)}: expected {what}, got {type(value).__name__}")
-    pos, i = _JSON_SPACE.match(text, pos + 1).end(), 0
-    while not (i == 0 and text.startswith("]", pos)):
-        at = where(pos)
-        item, pos = _decode_json(text, at, f"record {i} as {_PAL_RECORD}", pos, path)
-        yield i, at, item
-        i, pos = i + 1, _JSON_SPACE.match(text, pos).end()
-        if text.startswith("]", pos):
-            break
-        if not text.startswith(",", pos):
-            raise DataFormatError(
-                f"{where(pos)}: expected ',' or ']' after record {i - 1}, got {text[pos : pos + 20]!r}"
-            )
-        pos = _JSON_SPACE.match(text, pos + 1).end()
-    end = _JSON_SPACE.match(text, pos + 1).end()
-    if end != len(text):
-        raise DataFormatError(
-            f"{where(end)}: expected the end of the file after the list, got {text[end : end + 20]!r}"
-        )
-
-
 def _read_pal(path: Path, window: int | None) -> Iterator[Example]:
     source = _base_name(path)
     prev: tuple[list[str], str] | None = None
     n_dialogues, turn = -1, 0
-    for i, where, record in _iter_json_list(path):
+    for i, where, record in iter_json_list(path, _PAL_RECORD):
         of = f" of record {i}"
         if not isinstance(record, list) or len(record) != 4:
             raise DataFormatError(f"{where}: expected record {i} as {_PAL_RECORD}, got {brief(record)}")
@@ -445,20 +272,6 @@ def _read_pal(path: Path, window: int | None) -> Iterator[Example]:
 _FIELD_TYPES = {f.name: f.type for f in fields(Example)}
 _REQUIRED = ("id", "persona", "history", "response")
 MAX_ID_LENGTH = 255  # the annotation store keeps ids in VARCHAR(255); longer ones are refused here already
-
-
-def iter_json_lines(path: str | Path) -> Iterator[tuple[str, int, dict]]:
-    """(`path:line` for messages, line number, object) for each non-blank line of a JSON Lines file (.gz too);
-    a line that is not a JSON object raises DataFormatError naming the file and line."""
-    path = Path(path)
-    for lineno, line in _lines(path):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        row = parse_json(line, where, "a JSON object")
-        if not isinstance(row, dict):
-            raise DataFormatError(f"{where}: expected a JSON object, got {type(row).__name__}")
-        yield where, lineno, row
 
 
 def _read_jsonl(path: Path, window: int | None) -> Iterator[Example]:
@@ -502,7 +315,7 @@ def _rcdg_paths(path: Path) -> dict[str, Path]:
 def _read_rcdg(path: Path, window: int | None) -> Iterator[Example]:
     paths = _rcdg_paths(path)
     split = _RCDG_NAME.match(path.name.removesuffix(".gz"))["split"]
-    source, streams = f"rcdg-{split}", [_lines(p) for p in paths.values()]
+    source, streams = f"rcdg-{split}", [iter_lines(p) for p in paths.values()]
     prev_persona: tuple[str, ...] | None = None
     n_dialogues, turn = -1, 0
     for i, rows in enumerate(zip_longest(*streams)):
@@ -534,41 +347,6 @@ def _read_rcdg(path: Path, window: int | None) -> Iterator[Example]:
 def example_to_dict(example: Example) -> dict:
     """The JSONL record of an example: its fields by name, tuples as lists."""
     return {f.name: list(v) if isinstance(v := getattr(example, f.name), tuple) else v for f in fields(Example)}
-
-
-@contextmanager
-def open_write(path: str | Path) -> Iterator[IO[str]]:
-    """A UTF-8 text writer for `path` (gzipped when the name ends in .gz), the counterpart of `open_text`. It writes
-    to a hidden temporary file in the same folder and renames it over `path` only when the block ends without an
-    error, so a failed or killed write never leaves a partial file behind."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        raw = tmp.open("wb")
-    except OSError as e:
-        raise DataFormatError(f"{path}: expected a writable file path, got {e.strerror or e}") from e
-    f = None
-    try:
-        with raw:
-            # mtime=0 and the final name in the header keep gzipped output byte-identical across runs.
-            binary = gzip.GzipFile(str(path), "wb", fileobj=raw, mtime=0) if path.name.endswith(".gz") else raw
-            f = io.TextIOWrapper(binary, encoding="utf-8")
-            yield f
-            f, _ = None, f.detach()  # flush the text layer, keep `binary` open
-            if binary is not raw:
-                binary.close()  # writes the gzip trailer into raw
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        if f is not None and not f.closed:
-            with suppress(ValueError, OSError):
-                f.close()
-        tmp.unlink(missing_ok=True)
-        if isinstance(e, OSError) and e.filename in (str(tmp), str(path)):
-            raise DataFormatError(f"{path}: expected a writable file path, got {e.strerror or e}") from e
-        raise
 
 
 def write_examples(examples: Iterable[Example], path: str | Path, *, fmt: str) -> None:
