@@ -7,6 +7,7 @@ tests/pal_core/test_cli_config.py checks that this reading agrees with `dataclas
 """
 
 import ast
+import difflib
 import importlib
 import importlib.util
 import sys
@@ -59,14 +60,15 @@ def parse_config(argv: list[str], types: tuple[type, ...], defaults: dict | None
     if defaults:
         parser.set_defaults(**defaults)
     argv = list(argv)
+    known = {"--config", *(s for s in parser._option_string_actions if s.startswith("--"))}  # + aliases, --no_<bool>
+    _check_flags(argv, known)
     where = "command line"
     if "--config" in argv:
         i = argv.index("--config")
         if i + 1 >= len(argv):
             raise ConfigError("--config: expected a YAML file path, got nothing")
         where = argv[i + 1]
-        if not Path(where).is_file():
-            raise ConfigError(f"--config: expected a YAML file, got {Path(where).resolve()} (no such file)")
+        _check_yaml(Path(where), {f.name for t in types for f in fields(t)})
     try:
         *configs, from_file, from_flags = parser.parse_args_and_config(
             argv, return_remaining_strings=True, separate_remaining_strings=True
@@ -87,6 +89,43 @@ def parse_config(argv: list[str], types: tuple[type, ...], defaults: dict | None
     if from_flags:
         raise ConfigError(f"command line: expected flags named after config fields, got unknown {from_flags}")
     return tuple(configs)
+
+
+def _check_flags(argv: list[str], known: set[str]) -> None:
+    """Unknown flags are named before any config is built (a config's own checks would otherwise speak first)."""
+    unknown = [a.split("=", 1)[0] for a in argv if a.startswith("--") and a.split("=", 1)[0] not in known]
+    if unknown:
+        spelled = ["--" + a[2:].replace("-", "_") for a in unknown]
+        hints = [m for a in spelled for m in difflib.get_close_matches(a, known, 1, cutoff=0.75)]
+        hint = f"; did you mean {', '.join(hints)}?" if hints else " (see --help)"
+        raise ConfigError(f"command line: expected flags named after config fields, got unknown {unknown}{hint}")
+
+
+def _check_yaml(path: Path, fields_: set[str]) -> None:
+    """The --config file exists, parses, and has only field names as keys (errors name its line)."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"--config: expected a YAML file, got {path.resolve()} (no such file)")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        line = e.problem_mark.line + 1 if getattr(e, "problem_mark", None) else 1
+        raise ConfigError(f"{path}:{line}: expected YAML `field: value` lines, got {getattr(e, 'problem', e)}") from e
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: expected UTF-8 YAML, got byte 0x{e.object[e.start]:02x}") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: expected YAML `field: value` lines, got {type(data).__name__}")
+    unknown = sorted(str(k) for k in data if k not in fields_ and k != "env")  # env: TrlParser sets variables
+    if unknown:
+        raise ConfigError(
+            f"{path}: expected keys among the config fields (see --help), got unknown {unknown}"
+            + "".join(
+                f"; did you mean {m[0]}?"
+                for k in unknown
+                if (m := difflib.get_close_matches(k, fields_, 1, cutoff=0.75))
+            )
+        )
 
 
 def config_command(group: typer.Typer, name: str, spec: ConfigSpec, run: Callable[..., None], help: str) -> None:

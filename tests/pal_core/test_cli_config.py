@@ -148,3 +148,22 @@ def test_bad_flag_values_give_a_two_line_usage_error(args, error, capsys):
         f"usage: {prog} [--config FILE.yaml] [--<field> VALUE ...] (see --help)",
         f"{prog}: error: {error}",
     ]
+
+
+def test_unknown_flags_and_yaml_keys_are_named_before_the_config_checks(tmp_path, capsys):
+    # train_file is required too, but the misspelt flag is the mistake to report
+    assert cli.main(["train", "sft", "--max-step", "3"]) == 2
+    assert capsys.readouterr().err == (
+        "error: command line: expected flags named after config fields, got unknown ['--max-step']; "
+        "did you mean --max_steps?\n"
+    )
+    yaml = tmp_path / "c.yaml"
+    yaml.write_text("data: x.jsonl\nout: y.json\nthreshhold: 0.5\n")
+    assert cli.main(["label", "--config", str(yaml)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {yaml}: expected keys among the config fields (see --help), got unknown ['threshhold']; "
+        "did you mean threshold?\n"
+    )
+    yaml.write_text("data: x.jsonl\nout: [unclosed\n")
+    assert cli.main(["label", "--config", str(yaml)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {yaml}:3: expected YAML `field: value` lines, got ")

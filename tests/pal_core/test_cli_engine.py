@@ -68,7 +68,7 @@ def test_bad_input_exits_nonzero(tiny_lm, tmp_path, capsys):
     assert "error: EvalConfig.system: unknown system 'pal'" in capsys.readouterr().err
     assert main(["evaluate", "--no_such_flag", "1"]) == 2
     assert (
-        "error: command line: expected flags named after config fields, got unknown ['--no_such_flag', '1']"
+        "error: command line: expected flags named after config fields, got unknown ['--no_such_flag'] (see --help)"
         in capsys.readouterr().err
     )
     assert main(["evaluate", "--limit", "many"]) == 2  # argparse's own usage error

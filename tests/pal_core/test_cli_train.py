@@ -121,14 +121,17 @@ def test_cli_unknown_yaml_key_is_a_config_error(data_file, tmp_path, capsys):
     config.write_text(f"train_file: {data_file}\nlearning_rat: 0.1\n")
     assert main(["train", "sft", "--config", str(config), "--output_dir", str(tmp_path / "o")]) == 2
     assert (
-        f"error: {config}: expected keys among the fields of PalSftConfig, SFTConfig, got unknown ['learning_rat']"
-        in capsys.readouterr().err
+        f"error: {config}: expected keys among the config fields (see --help), got unknown ['learning_rat']; "
+        "did you mean learning_rate?" in capsys.readouterr().err
     )
 
 
 def test_cli_unknown_flag_and_bad_field(data_file, tmp_path, capsys):
     assert main(["train", "dpo", "--model", "m", "--train_file", "p.jsonl", "--betta", "0.2"]) == 2
-    assert "expected flags named after config fields, got unknown ['--betta', '0.2']" in capsys.readouterr().err
+    assert (
+        "error: command line: expected flags named after config fields, got unknown ['--betta']; did you mean --beta?"
+        in capsys.readouterr().err
+    )
     assert main(["train", "sft", "--train_file", str(data_file), "--tasks", "select", "select"]) == 2
     assert "PalSftConfig.tasks: expected distinct names" in capsys.readouterr().err
 
