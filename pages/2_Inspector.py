@@ -14,6 +14,9 @@ from ui.resources import find_runs, load_run, read_only
 
 user = require_role("viewer")
 st.title("Persona selection inspector")
+if user["role"] == "annotator":  # the runs show which system wrote which reply: annotation stays blind
+    st.info("Annotators do not see this page: it shows which system wrote which reply.")
+    st.stop()
 with read_only() as session:  # no write lock (db.session.read_session)
     runs = {
         f"{s['name']} (imported)": s["run_dir"]
