@@ -50,9 +50,7 @@ def test_a_lapsed_reservation_frees_the_slot(factory, one_judge):
     with factory.begin() as s:  # alice walked away long ago
         alice = s.scalars(select(User.id).where(User.name == "alice")).one()
         s.execute(
-            update(Assignment)
-            .where(Assignment.user_id == alice)
-            .values(updated_at=utc_now() - 2 * RESERVATION_TTL)
+            update(Assignment).where(Assignment.user_id == alice).values(updated_at=utc_now() - 2 * RESERVATION_TTL)
         )
     assert _take(factory, "bob", one_judge) == item
     with factory.begin() as s:
