@@ -10,6 +10,7 @@ import pytest
 from malformedkit import OUT_GOOD, RUN_CASES, _out, write_case
 from sqlalchemy import select
 
+from db import store
 from db.errors import ImportFormatError
 from db.imports import read_responses
 from db.models import AuditLog, Dialogue, Response, System
@@ -41,6 +42,16 @@ def test_upload_bytes_give_the_same_error_as_the_file(case, tmp_path):
     assert str(from_bytes.value) == str(from_path.value)
     with pytest.raises(ImportFormatError, match=rf"^upload\.jsonl:{case.line}: expected "):
         read_responses(path.read_bytes(), name="upload.jsonl")
+
+
+@pytest.mark.parametrize("case", [c for c in RUN_CASES if c.bad_file == "outputs.jsonl"], ids=str)
+def test_uploaded_bytes_are_refused_alike_on_both_databases(case, factory, count, tmp_path):
+    """What the Admin page's upload does: import_responses_jsonl with the file's bytes and its name."""
+    payload = write_case(case, tmp_path).read_bytes()
+    before = [count(t) for t in TABLES]
+    with pytest.raises(ImportFormatError, match=rf"^upload\.jsonl:{case.line}: expected "), factory.begin() as s:
+        store.import_responses_jsonl(s, actor="admin", path=payload, system_name="uploaded", name="upload.jsonl")
+    assert [count(t) for t in TABLES] == before
 
 
 def test_edge_values_import_alike_on_both_databases(factory, tmp_path, capsys, db_url):
