@@ -133,7 +133,12 @@ def config_command(group: typer.Typer, name: str, spec: ConfigSpec, run: Callabl
 
     def command(ctx: typer.Context) -> None:
         if "-h" in ctx.args or "--help" in ctx.args:
-            print(format_help(ctx.command_path, help, spec))
+            try:
+                print(format_help(ctx.command_path, help, spec))
+            except (LookupError, OSError, SyntaxError):  # a config class without readable source: ask argparse
+                from trl import TrlParser
+
+                print(TrlParser(config_types(spec), prog=ctx.command_path).format_help())
             return
         defaults = load(spec.defaults)() if spec.defaults else None
         run(*parse_config(ctx.args, config_types(spec), defaults, prog=ctx.command_path))
@@ -152,8 +157,10 @@ def _source(module: str) -> Path:
     spec = importlib.util.find_spec(top)
     if spec is None or spec.origin is None:
         raise LookupError(f"no source for module {module!r}")
-    path = Path(spec.origin).parent.joinpath(*rest) if rest else Path(spec.origin)
-    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py") if rest else path
+    if not rest:
+        return Path(spec.origin)
+    path = Path(spec.origin).parent.joinpath(*rest)
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
 
 
 @cache

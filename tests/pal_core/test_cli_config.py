@@ -8,10 +8,19 @@ import subprocess
 import sys
 
 import pytest
+import typer
 import typer.main
 
 from pal_core import cli, cli_consistency, cli_engine, cli_train
-from pal_core.cli_config import config_fields, config_types, literal_defaults, load, parse_config
+from pal_core.cli_config import (
+    ConfigSpec,
+    config_command,
+    config_fields,
+    config_types,
+    literal_defaults,
+    load,
+    parse_config,
+)
 
 SPECS = {
     "train sft": cli_train.SFT,
@@ -167,3 +176,20 @@ def test_unknown_flags_and_yaml_keys_are_named_before_the_config_checks(tmp_path
     yaml.write_text("data: x.jsonl\nout: [unclosed\n")
     assert cli.main(["label", "--config", str(yaml)]) == 2
     assert capsys.readouterr().err.startswith(f"error: {yaml}:3: expected YAML `field: value` lines, got ")
+
+
+def test_help_falls_back_to_argparse_when_the_source_cannot_be_read(tmp_path, monkeypatch, capsys):
+    (tmp_path / "made_config.py").write_text(
+        "import dataclasses\nMadeConfig = dataclasses.make_dataclass('MadeConfig', [('steps', int, 1)])\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = ConfigSpec(("made_config:MadeConfig",))
+    with pytest.raises(LookupError):  # no `class MadeConfig` statement to read
+        config_fields("made_config:MadeConfig")
+    app = typer.Typer()
+    config_command(app, "made", spec, lambda cfg: print(cfg.steps), "A command whose config is built at runtime.")
+    config_command(app, "other", spec, lambda cfg: None, "A second command, so `made` stays a subcommand.")
+    app(["made", "--help"], standalone_mode=False)
+    assert "--steps STEPS" in capsys.readouterr().out
+    app(["made", "--steps", "4"], standalone_mode=False)
+    assert capsys.readouterr().out == "4\n"
