@@ -30,7 +30,7 @@ def main() -> None:
     for batch in args.batch_sizes:
         plain, plain_rate = None, None
         for name, shared in (("plain", False), ("shared_prefix", True)):
-            config = SelectConfig(strategy="lm", batch_size=batch, lm_prefix_cache=shared)
+            config = SelectConfig(selector="lm", select_batch_size=batch, lm_prefix_cache=shared)
             selector = get_selector("lm", model=model, tokenizer=tokenizer, config=config)
             selections, seconds, peak = timed(lambda s=selector: s.select(examples), model)
             rate = len(examples) / seconds

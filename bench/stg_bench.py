@@ -68,7 +68,9 @@ def main() -> None:
           f"load average {load_average()}; matmul peaks GFLOP/s: "
           + ", ".join(f"{k} {v:.1f}" for k, v in peaks.items()))  # fmt: skip
     print("path\tbatch\texamples/s\tuseful GFLOP/s\tof fp32 peak\tx two-pass\tsame selections\tsame replies")
-    selector = get_selector("lm", model=model, tokenizer=tokenizer, config=SelectConfig(batch_size=args.select_batch))
+    selector = get_selector(
+        "lm", model=model, tokenizer=tokenizer, config=SelectConfig(select_batch_size=args.select_batch)
+    )
     for batch in args.batch_sizes:
         cfg = GenerationConfig(max_new_tokens=args.max_new_tokens, batch_size=batch)
         reference, base_rate = None, None

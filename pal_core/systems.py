@@ -24,7 +24,9 @@ from pal_core import kvcache, prompts
 from pal_core.data import Example
 from pal_core.errors import ConfigError, UnknownNameError
 from pal_core.generate import GenerationConfig, generate_after, generate_timed
-from pal_core.select import LMSelector, OracleSelector, Selection, Selector
+from pal_core.select import OracleSelector
+from pal_core.select_lm import LMSelector
+from pal_core.selection import Selection, Selector
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +158,8 @@ def select_then_generate(
 def _can_share_prefill(selector: Selector | None) -> bool:
     return (
         isinstance(selector, LMSelector)
-        and selector.config.lm_mode == "score"
-        and selector.config.lm_prefix_cache
+        and selector.mode == "score"
+        and selector.prefix_cache
         and selector.model is not None
     )
 
@@ -195,8 +197,8 @@ def _select_then_generate_shared(
         prefix = kvcache.run_block(model, [select_ids[i][: shared[i]] for i in idx], pad_id)
         if prefix is None:
             return None
-        for sub in range(0, len(idx), selector.config.batch_size):
-            rows = list(range(sub, min(sub + selector.config.batch_size, len(idx))))
+        for sub in range(0, len(idx), selector.batch_size):
+            rows = list(range(sub, min(sub + selector.batch_size, len(idx))))
             chunk = [examples[idx[r]] for r in rows]
             suffixes = [select_ids[idx[r]][shared[idx[r]] :] for r in rows]
             for r, sel in zip(rows, selector.select_after(prefix, rows, chunk, suffixes), strict=True):

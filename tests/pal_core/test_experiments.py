@@ -1,4 +1,5 @@
-"""Tests for pal_core/experiments.py: run directories, metrics, the persona swap and the comparison table."""
+"""Tests for pal_core/experiments.py and pal_core/scoring.py: run directories, metrics, rescoring, the persona swap
+and the comparison table."""
 
 import json
 import logging
@@ -11,14 +12,10 @@ from palkit import OUTPUT_ROW_KEYS, build_tiny_classifier
 from pal_core import models
 from pal_core.data import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
-from pal_core.experiments import (
-    EvalConfig,
-    compare_runs,
-    load_consistency,
-    rescore_run,
-    run_evaluation,
-    swap_personas,
-)
+from pal_core.experiments import EvalConfig, run_evaluation, swap_personas
+from pal_core.generate import GenerationConfig
+from pal_core.scoring import compare_runs, load_consistency, rescore_run
+from pal_core.select import SelectConfig
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +74,7 @@ def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path
 
 
 def test_missing_consistency_model_gives_null_c_score(tiny_lm, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="pal_core.experiments"):
+    with caplog.at_level(logging.WARNING, logger="pal_core.scoring"):
         run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, system="persona_free", limit=2))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["c_score"] is None and "selection_accuracy" not in metrics  # persona_free selects nothing
@@ -128,10 +125,36 @@ def test_eval_config_validation(tmp_path):
         EvalConfig(limit=0)
     with pytest.raises(ConfigError, match=r"EvalConfig.swap_persona: expected a system without gold labels"):
         EvalConfig(system="gold_persona", swap_persona=True)
-    with pytest.raises(UnknownNameError, match=r"SelectConfig.strategy: unknown selector 'bm42'"):
+    with pytest.raises(UnknownNameError, match=r"SelectConfig.selector: unknown selector 'bm42'"):
         EvalConfig(selector="bm42")
     with pytest.raises(ConfigError, match=r"GenerationConfig.batch_size: expected >= 1, got 0"):
         EvalConfig(batch_size=0)
+    with pytest.raises(ConfigError, match=r"SelectConfig.lm_reduction: expected 'mean' or 'sum', got 'max'"):
+        EvalConfig(lm_reduction="max")
+
+
+def test_eval_config_is_generation_and_select_config_plus_the_run():
+    cfg = EvalConfig(selector="nli", select_batch_size=4, lm_reduction="sum", use_full_history=True, batch_size=16)
+    assert cfg.select_config() == SelectConfig(
+        selector="nli", select_batch_size=4, lm_reduction="sum", use_full_history=True
+    )
+    assert cfg.generation_config() == GenerationConfig(batch_size=16)
+    assert cfg.share_prefill is True
+
+
+def test_run_records_command_and_shared_prefill_changes_no_reply(tiny_lm, tmp_path):
+    runs = {
+        share: run_evaluation(
+            _cfg(tiny_lm, tmp_path, output_dir=str(tmp_path / str(share)), share_prefill=share),
+            command=f"pal evaluate --share_prefill {share}",
+        )
+        for share in (True, False)
+    }
+    config = json.loads((runs[False] / "config.json").read_text())
+    assert config["command"] == "pal evaluate --share_prefill False"
+    assert config["eval_config"]["share_prefill"] is False and config["eval_config"]["lm_reduction"] == "mean"
+    replies = {k: [json.loads(x)["response"] for x in (d / "outputs.jsonl").open()] for k, d in runs.items()}
+    assert replies[True] == replies[False]
 
 
 def test_compare_runs_table(tmp_path):
@@ -152,7 +175,6 @@ def test_compare_runs_table(tmp_path):
 
 def test_rescore_recomputes_c_score_without_generating(tiny_lm, tiny_consistency, tmp_path, capsys):
     from pal_core.cli import main
-    from pal_core.experiments import rescore_run
 
     run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, system="persona_free"))  # no consistency model: c_score null
     before = json.loads((run_dir / "metrics.json").read_text())
@@ -172,7 +194,6 @@ def test_rescore_recomputes_c_score_without_generating(tiny_lm, tiny_consistency
 
 def test_rescore_bad_outputs_name_file_and_line(tiny_consistency, tmp_path, capsys):
     from pal_core.cli import main
-    from pal_core.experiments import rescore_run
 
     (tmp_path / "outputs.jsonl").write_text('{"id": "a"}\n')
     with pytest.raises(DataFormatError, match=r"outputs\.jsonl:1: expected the keys id, persona, .*got no 'persona'"):

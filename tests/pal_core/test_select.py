@@ -1,4 +1,4 @@
-"""Tests for pal_core/select.py: every selector on tiny random models (CPU, seconds)."""
+"""Tests for pal_core/select.py and pal_core/select_lm.py: every selector on tiny random models (CPU, seconds)."""
 
 from pathlib import Path
 
@@ -39,7 +39,7 @@ def _naive_candidate_logprob(model, tokenizer, prompt: str, candidate: str) -> f
 @pytest.mark.parametrize("prefix_cache", [True, False], ids=["shared-prefix", "plain"])
 def test_lm_selector_scores_match_unbatched_likelihoods(lm, prefix_cache):
     model, tokenizer = lm
-    config = SelectConfig(batch_size=2, lm_prefix_cache=prefix_cache)
+    config = SelectConfig(select_batch_size=2, lm_prefix_cache=prefix_cache)
     selector = get_selector("lm", model=model, tokenizer=tokenizer, config=config)
     selections = selector.select(EXAMPLES)
     for ex, sel in zip(EXAMPLES, selections, strict=True):
@@ -75,7 +75,7 @@ def test_lm_selector_shared_prefix_equals_plain_scoring(lm, monkeypatch, one_tok
             "lm",
             model=model,
             tokenizer=tokenizer,
-            config=SelectConfig(batch_size=3, lm_reduction="sum", lm_prefix_cache=shared),
+            config=SelectConfig(select_batch_size=3, lm_reduction="sum", lm_prefix_cache=shared),
         ).select(EXAMPLES)
         for shared in (True, False)
     }
@@ -123,12 +123,12 @@ def test_embedding_selector_picks_identical_sentence_and_thresholds(tiny_bert):
     ex = Example(
         id="e", persona=("i like tea .", "i read books ."), history=("hello", "i read books ."), response="ok"
     )
-    sel = get_selector("embedding", embedder=embedder, config=SelectConfig(strategy="embedding", threshold=0.5))
+    sel = get_selector("embedding", embedder=embedder, config=SelectConfig(selector="embedding", threshold=0.5))
     got = sel.select([ex])[0]
     assert got.index == 1 and got.sentence == "i read books ."
     assert got.scores[1] == pytest.approx(1.0, abs=1e-5)  # identical text: cosine 1
     assert got.scores[-1] == 0.5  # the threshold is the "none" score
-    strict = get_selector("embedding", embedder=embedder, config=SelectConfig(strategy="embedding", threshold=1.01))
+    strict = get_selector("embedding", embedder=embedder, config=SelectConfig(selector="embedding", threshold=1.01))
     assert strict.select([ex])[0].index == -1
 
 
@@ -145,10 +145,10 @@ def test_nli_selector_uses_entail_probability(tiny_bert):
         row[CLASS_NAMES.index("entail")]
         for row in consistency.predict_proba([(s, ex.history[-1]) for s in ex.persona])
     ]
-    got = get_selector("nli", consistency=consistency, config=SelectConfig(strategy="nli", threshold=0.0)).select([ex])
+    got = get_selector("nli", consistency=consistency, config=SelectConfig(selector="nli", threshold=0.0)).select([ex])
     assert got[0].scores[:-1] == pytest.approx(entail, abs=1e-6)
     assert got[0].index == max(range(3), key=entail.__getitem__)
-    none = get_selector("nli", consistency=consistency, config=SelectConfig(strategy="nli", threshold=1.01))
+    none = get_selector("nli", consistency=consistency, config=SelectConfig(selector="nli", threshold=1.01))
     assert none.select([ex])[0].index == -1
 
 
@@ -180,8 +180,8 @@ def test_unknown_selector_lists_known_names():
         r"none, oracle",
     ):
         get_selector("bm42")
-    with pytest.raises(UnknownNameError, match="SelectConfig.strategy"):
-        SelectConfig(strategy="bm42")
+    with pytest.raises(UnknownNameError, match="SelectConfig.selector"):
+        SelectConfig(selector="bm42")
     assert sorted(SELECTORS) == ["embedding", "lm", "nli", "none", "oracle"]
 
 
@@ -190,7 +190,7 @@ def test_selector_resources_and_config_are_validated():
         get_selector("lm")
     with pytest.raises(ConfigError, match=r"get_selector\('embedding'\): expected an embedder"):
         get_selector("embedding")
-    with pytest.raises(ConfigError, match=r"SelectConfig.batch_size: expected >= 1, got 0"):
-        SelectConfig(batch_size=0)
+    with pytest.raises(ConfigError, match=r"SelectConfig.select_batch_size: expected >= 1, got 0"):
+        SelectConfig(select_batch_size=0)
     with pytest.raises(ConfigError, match=r"SelectConfig.lm_mode: expected 'score' or 'generate', got 'beam'"):
         SelectConfig(lm_mode="beam")

@@ -21,8 +21,14 @@ EXAMPLES = [
         persona_label=(0,),
         dialogue_id="d4",
     ),
-    Example(id="d5:0", persona=("i like music .", "i play guitar ."), history=("hi",), response="hi .",
-            persona_label=(-1,), dialogue_id="d5"),  # fmt: skip
+    Example(
+        id="d5:0",
+        persona=("i like music .", "i play guitar ."),
+        history=("hi",),
+        response="hi .",
+        persona_label=(-1,),
+        dialogue_id="d5",
+    ),  # fmt: skip
 ]
 
 
@@ -33,7 +39,9 @@ def lm(tiny_lm):
 
 def _run(lm, share: bool, batch_size: int, select_batch: int) -> list[dict]:
     model, tokenizer = lm
-    selector = get_selector("lm", model=model, tokenizer=tokenizer, config=SelectConfig(batch_size=select_batch))
+    selector = get_selector(
+        "lm", model=model, tokenizer=tokenizer, config=SelectConfig(select_batch_size=select_batch)
+    )
     cfg = GenerationConfig(max_new_tokens=8, batch_size=batch_size)
     return systems.select_then_generate(EXAMPLES, selector, model, tokenizer, cfg, share_prefill=share)
 
