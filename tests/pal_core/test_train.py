@@ -1,4 +1,4 @@
-"""Tests for pal_core.train / train_data: SFT mixture data, preference files, and each stage trained for real on a
+"""Tests for pal_core.train / train_data / train_run / rejected: SFT mixture data, preference files, and each stage trained for real on a
 tiny random Llama (max_steps=2, CPU)."""
 
 import json
@@ -15,18 +15,8 @@ from pal_core import models, prompts
 from pal_core.data import Example, write_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
 from pal_core.generate import GenerationConfig, generate_texts
-from pal_core.train import (
-    PalDpoConfig,
-    PalSftConfig,
-    SampleRejectedConfig,
-    checkpoint_problem,
-    last_complete_checkpoint,
-    make_dpo_args,
-    make_sft_args,
-    sample_rejected,
-    train_dpo,
-    train_sft,
-)
+from pal_core.rejected import SampleRejectedConfig, sample_rejected
+from pal_core.train import PalDpoConfig, PalSftConfig, make_dpo_args, make_sft_args, train_dpo, train_sft
 from pal_core.train_data import (
     build_sft_dataset,
     build_sft_rows,
@@ -34,6 +24,7 @@ from pal_core.train_data import (
     to_preference_records,
     write_preferences,
 )
+from pal_core.train_run import checkpoint_problem, last_complete_checkpoint
 
 PERSONA = ["i like tea .", "i have two dogs .", "i am a teacher ."]
 EXAMPLES = [
