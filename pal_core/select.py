@@ -61,54 +61,59 @@ def _query_text(ex: Example, use_full_history: bool) -> str:
     return " ".join(ex.history) if use_full_history else ex.history[-1]
 
 
-def _pick_above(batch: list[Example], flat: list[float], threshold: float) -> list[Selection]:
-    """The embedding and NLI decision: `flat` holds one score per persona sentence of the batch, in order; each example
-    takes its best sentence, or none when that score is under `threshold` (which is also the "none" score)."""
-    out, start = [], 0
-    for ex in batch:
-        scores = flat[start : start + len(ex.persona)]
-        start += len(ex.persona)
-        best = max(range(len(scores)), key=scores.__getitem__) if scores else -1
-        index = best if scores and scores[best] >= threshold else -1
-        out.append(make_selection(index, scores + [threshold], ex.persona))
-    return out
+class _ThresholdSelector:
+    """Embedding and NLI selection: `model` scores every persona sentence against the history (`select` of the
+    subclass), then each example takes its best sentence, or none when that score is under the threshold (which is
+    also the "none" score)."""
+
+    default_threshold = 0.5
+
+    def __init__(self, model: Any, config: SelectConfig) -> None:
+        self.model, self.config = model, config
+        self.threshold = config.threshold if config.threshold is not None else self.default_threshold
+
+    def _queries(self, batch: list[Example]) -> list[str]:
+        return [_query_text(ex, self.config.use_full_history) for ex in batch]
+
+    def _pick(self, batch: list[Example], flat: list[float]) -> list[Selection]:
+        """`flat` holds one score per persona sentence of the batch, in order."""
+        out, start = [], 0
+        for ex in batch:
+            scores = flat[start : start + len(ex.persona)]
+            start += len(ex.persona)
+            best = max(range(len(scores)), key=scores.__getitem__) if scores else -1
+            index = best if scores and scores[best] >= self.threshold else -1
+            out.append(make_selection(index, scores + [self.threshold], ex.persona))
+        return out
 
 
-class EmbeddingSelector:
-    """Cosine similarity (sentence embeddings, MiniLM by default) between the history and each persona sentence."""
+class EmbeddingSelector(_ThresholdSelector):
+    """Cosine similarity (sentence embeddings, MiniLM by default) between the history and each persona sentence;
+    `model` is the sentence embedder."""
 
     default_threshold = 0.35
 
-    def __init__(self, embedder: Any, config: SelectConfig) -> None:
-        self.embedder, self.config = embedder, config
-        self.threshold = config.threshold if config.threshold is not None else self.default_threshold
-
     def select(self, batch: list[Example]) -> list[Selection]:
-        queries = [_query_text(ex, self.config.use_full_history) for ex in batch]
         sentences = [s for ex in batch for s in ex.persona]
-        q = self.embedder.encode(queries, batch_size=64, convert_to_tensor=True, normalize_embeddings=True)
-        p = self.embedder.encode(sentences, batch_size=64, convert_to_tensor=True, normalize_embeddings=True)
+        q = self.model.encode(self._queries(batch), batch_size=64, convert_to_tensor=True, normalize_embeddings=True)
+        p = self.model.encode(sentences, batch_size=64, convert_to_tensor=True, normalize_embeddings=True)
         owner = torch.tensor([i for i, ex in enumerate(batch) for _ in ex.persona], device=q.device, dtype=torch.long)
-        cos = (p * q[owner]).sum(-1).float().cpu().tolist() if sentences else []
-        return _pick_above(batch, cos, self.threshold)
+        return self._pick(batch, (p * q[owner]).sum(-1).float().cpu().tolist() if sentences else [])
 
 
 _ENTAIL = CLASS_NAMES.index("entail")  # predict_proba columns follow CLASS_NAMES
 
 
-class NLISelector:
-    """Entailment probability of (persona sentence, history) from the consistency model; none below a threshold."""
+class NLISelector(_ThresholdSelector):
+    """Entailment probability of (persona sentence, history) from the consistency model (`model`)."""
 
     default_threshold = 0.5
 
-    def __init__(self, consistency: Any, config: SelectConfig) -> None:
-        self.consistency, self.config = consistency, config
-        self.threshold = config.threshold if config.threshold is not None else self.default_threshold
-
     def select(self, batch: list[Example]) -> list[Selection]:
-        pairs = [(s, _query_text(ex, self.config.use_full_history)) for ex in batch for s in ex.persona]
-        probs = self.consistency.predict_proba(pairs) if pairs else []
-        return _pick_above(batch, [float(row[_ENTAIL]) for row in probs], self.threshold)
+        queries = self._queries(batch)
+        pairs = [(s, query) for ex, query in zip(batch, queries, strict=True) for s in ex.persona]
+        probs = self.model.predict_proba(pairs) if pairs else []
+        return self._pick(batch, [float(row[_ENTAIL]) for row in probs])
 
 
 class OracleSelector:
