@@ -110,16 +110,40 @@ def generate_timed(
     return texts, times
 
 
+class _StopAtNewline:
+    """A stopping criterion for one streamed reply: replies are one line, so a new line ends it."""
+
+    def __init__(self, tokenizer: Any, prompt_length: int) -> None:
+        self.tokenizer, self.prompt_length = tokenizer, prompt_length
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        new = input_ids[:, self.prompt_length :]
+        done = [bool(row.numel()) and "\n" in self.tokenizer.decode(row[-1:]) for row in new]
+        return torch.tensor(done, device=input_ids.device)
+
+
 @torch.inference_mode()
 def generate_after(
-    model: Any, tokenizer: Any, prefix: kvcache.Prefix, suffixes: list[list[int]], cfg: GenerationConfig
+    model: Any,
+    tokenizer: Any,
+    prefix: kvcache.Prefix,
+    suffixes: list[list[int]],
+    cfg: GenerationConfig,
+    streamer: Any = None,
 ) -> list[str]:
     """Replies to prompts made of `prefix` (its rows, already in the KV cache) and `suffixes` (token ids, left-padded
-    after it): only the suffixes and the new tokens are computed. Consumes the prefix's cache."""
+    after it): only the suffixes and the new tokens are computed. Consumes the prefix's cache. With a `streamer`
+    (transformers' TextIteratorStreamer, one row) the text is handed over as it is decoded and stops at a new line."""
     eos, kwargs = _decoding(model, tokenizer, cfg)
     pad_id = kwargs["pad_token_id"]
     ids, mask = kvcache.pad(suffixes, pad_id, left=True)
     input_ids = torch.cat([prefix.ids, ids], dim=1).to(model.device)
+    if streamer is not None:
+        from transformers import StoppingCriteriaList
+
+        kwargs.update(
+            streamer=streamer, stopping_criteria=StoppingCriteriaList([_StopAtNewline(tokenizer, input_ids.shape[1])])
+        )
     out = model.generate(
         input_ids=input_ids,
         attention_mask=torch.cat([prefix.mask, mask], dim=1).to(model.device),

@@ -97,6 +97,12 @@ def _is_model_dir(path: Path) -> bool:
     return (path / "config.json").is_file() or (path / "modules.json").is_file() or is_adapter_dir(path)
 
 
+def packaged_lm_available(name: str) -> bool:
+    """True when the package ships the named trained model (e.g. the PAL adapter) on disk."""
+    folder = PACKAGED_LMS.get(name.lower())
+    return folder is not None and is_adapter_dir(folder)
+
+
 def is_adapter_dir(path: str | Path) -> bool:
     """A PEFT adapter folder (adapter_config.json, no full model config): loaded on top of its base model."""
     path = Path(path)

@@ -13,8 +13,9 @@ and the reference: tests and bench/stg_bench.py pin the two to the same selectio
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,3 +215,45 @@ def _select_then_generate_shared(
             texts[i] = text
             times[i] = (time.perf_counter() - began) / len(idx)
     return selections, texts, times
+
+
+def stream_select_then_generate(
+    example: Example, selector: LMSelector, model: Any, tokenizer: Any, gen_cfg: GenerationConfig
+) -> tuple[Selection, Iterator[str]]:
+    """One Select-then-Generate reply for a chat: the selection first (after one shared prefill), then the reply as
+    an iterator of text pieces while it is generated (greedy, stops at the end of the line). Models without a
+    branchable cache take the two-pass path and yield the whole reply at once."""
+    select_ids = selector.prompt_ids(example)
+    shared = _shared_length(tokenizer, example, select_ids)
+    prefix = kvcache.run_block(model, [select_ids[:shared]], selector.pad_id()) if shared >= 1 else None
+    if prefix is None:
+        row = run_system("select_then_generate", [example], model, tokenizer, gen_cfg, selector, share_prefill=False)
+        selection = Selection(row[0]["selected_index"], row[0]["scores"], row[0]["selected_sentence"])
+        return selection, iter([row[0]["response"]])
+    selection = selector.select_after(prefix, [0], [example], [select_ids[shared:]])[0]
+    gen_ids = _ids(tokenizer, prompts.generate_messages(example.persona, example.history, selection.sentence))
+    from transformers import TextIteratorStreamer
+
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=120)
+    worker = threading.Thread(
+        target=generate_after,
+        args=(model, tokenizer, prefix, [gen_ids[shared:]], gen_cfg),
+        kwargs={"streamer": streamer},
+        daemon=True,
+    )
+    worker.start()
+
+    def pieces() -> Iterator[str]:
+        started = False
+        for piece in streamer:
+            text = piece.split("\n", 1)[0]
+            if not started:  # the reply starts at its first visible character
+                text = text.lstrip()
+                started = bool(text)
+            if text:
+                yield text
+            if "\n" in piece:
+                break
+        worker.join()
+
+    return selection, pieces()

@@ -75,7 +75,8 @@ def test_inspector_is_closed_to_annotators(db_url):
 def test_playground_refuses_a_model_outside_the_roots(db_url, tiny_lm, monkeypatch):
     monkeypatch.delenv("PAL_ROOTS", raising=False)
     at = page("pages/6_Playground.py", "alice", "annotator").run()
-    at.text_input(key="playground_model").input(str(tiny_lm))
+    at.selectbox(key="playground_choice").select("Another model (local path or cached Hugging Face id)").run()
+    at.text_input(key="playground_model").input(str(tiny_lm)).run()
     at.button(key="playground_load").click().run()
     assert not at.exception
     roots = ", ".join(map(str, allowed_roots()))

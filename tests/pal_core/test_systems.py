@@ -108,3 +108,14 @@ def test_candidate_logprobs_match_one_sequence_at_a_time(lm):
         start = len(seq) - len(cand)
         expected = sum(logp[start + j - 1, t].item() for j, t in enumerate(cand))
         assert value == pytest.approx(expected, abs=1e-4)
+
+
+def test_streamed_reply_equals_the_batch_reply(lm):
+    model, tokenizer = lm
+    selector = get_selector("lm", model=model, tokenizer=tokenizer)
+    cfg = GenerationConfig(max_new_tokens=8, batch_size=1)
+    for ex in EXAMPLES:
+        selection, pieces = systems.stream_select_then_generate(ex, selector, model, tokenizer, cfg)
+        streamed = "".join(pieces).strip()
+        row = systems.select_then_generate([ex], selector, model, tokenizer, cfg, share_prefill=False)[0]
+        assert (selection.index, streamed) == (row["selected_index"], row["response"])
