@@ -10,6 +10,8 @@ import ast
 import difflib
 import importlib
 import importlib.util
+import inspect
+import shlex
 import sys
 import textwrap
 from collections.abc import Callable
@@ -129,7 +131,8 @@ def _check_yaml(path: Path, fields_: set[str]) -> None:
 
 
 def config_command(group: typer.Typer, name: str, spec: ConfigSpec, run: Callable[..., None], help: str) -> None:
-    """Add `name` to `group`: its flags are the fields of `spec.configs`; `run` gets one instance of each."""
+    """Add `name` to `group`: its flags are the fields of `spec.configs`; `run` gets one instance of each, and the
+    command line as `command=` when it has such a parameter."""
 
     def command(ctx: typer.Context) -> None:
         if "-h" in ctx.args or "--help" in ctx.args:
@@ -141,7 +144,11 @@ def config_command(group: typer.Typer, name: str, spec: ConfigSpec, run: Callabl
                 print(TrlParser(config_types(spec), prog=ctx.command_path).format_help())
             return
         defaults = load(spec.defaults)() if spec.defaults else None
-        run(*parse_config(ctx.args, config_types(spec), defaults, prog=ctx.command_path))
+        configs = parse_config(ctx.args, config_types(spec), defaults, prog=ctx.command_path)
+        if "command" in inspect.signature(run).parameters:  # e.g. evaluate records it in the run's config.json
+            run(*configs, command=shlex.join([*ctx.command_path.split(), *ctx.args]))
+        else:
+            run(*configs)
 
     group.command(name, context_settings=PASS_THROUGH, help=help)(command)
 

@@ -16,20 +16,20 @@ EVAL = ConfigSpec(("pal_core.experiments:EvalConfig",))
 RunsArgument = Annotated[list[Path], typer.Argument(help="Run directories written by `pal evaluate`.")]
 
 
-def evaluate(cfg) -> None:
+def evaluate(cfg, command: str) -> None:
     from pal_core import distributed
     from pal_core.experiments import run_evaluation
 
-    run_dir = run_evaluation(cfg)
+    run_dir = run_evaluation(cfg, command)
     if distributed.is_main_process():  # under `accelerate launch` the main process alone wrote the run
         print((run_dir / "summary.md").read_text())
         print(f"run directory: {run_dir}")
 
 
-def generate(cfg) -> None:
+def generate(cfg, command: str) -> None:
     from pal_core.experiments import run_generation
 
-    run_dir, rows, _ = run_generation(cfg)
+    run_dir, rows, _ = run_generation(cfg, command)
     print(f"wrote {len(rows)} responses to {run_dir / 'outputs.jsonl'}")
 
 

@@ -14,7 +14,7 @@ from pal_core.cli_config import ConfigSpec, config_command
 
 SFT = ConfigSpec(("pal_core.train:PalSftConfig", "trl.trainer.sft_config:SFTConfig"), "pal_core.train:sft_defaults")
 DPO = ConfigSpec(("pal_core.train:PalDpoConfig", "trl.trainer.dpo_config:DPOConfig"), "pal_core.train:dpo_defaults")
-SAMPLE_REJECTED = ConfigSpec(("pal_core.train:SampleRejectedConfig", "pal_core.generate:GenerationConfig"))
+SAMPLE_REJECTED = ConfigSpec(("pal_core.rejected:SampleRejectedConfig", "pal_core.generate:GenerationConfig"))
 
 
 def _emit(result: dict) -> None:
@@ -35,9 +35,9 @@ def train_dpo(pal_cfg, dpo_cfg) -> None:
 
 
 def sample_rejected(cfg, gen_cfg) -> None:
-    from pal_core import train
+    from pal_core import rejected
 
-    _emit(train.sample_rejected(cfg, gen_cfg))
+    _emit(rejected.sample_rejected(cfg, gen_cfg))
 
 
 def register(app: typer.Typer, train_app: typer.Typer) -> None:

@@ -49,7 +49,9 @@ def test_evaluate_swap_persona_flag(tiny_lm, tmp_path):
     assert len(rows) == 12 and all(r["persona"] != r["original_persona"] for r in rows)
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"c_score_swapped", "c_score_original", "c_score_swap_delta"} <= set(metrics)
-    assert json.loads((out / "config.json").read_text())["eval_config"]["swap_persona"] is True
+    config = json.loads((out / "config.json").read_text())
+    assert config["eval_config"]["swap_persona"] is True
+    assert config["command"].startswith("pal evaluate --system full_persona --swap_persona --model ")  # as typed
 
 
 def test_generate_and_select_commands(tiny_lm, tmp_path):
