@@ -14,12 +14,15 @@ NONE_TEXT = "No persona sentence."
 
 _SYSTEM_PERSONA = "You are chatting with a partner. Your persona:\n{persona}"
 _SYSTEM_NO_PERSONA = "You are chatting with a partner."
+# The task instructions are kept short: they are in every training row and every prompt Select-then-Generate runs
+# (bench/prompt_tokens.py: fixed text was 59% of a select prompt's tokens with the longer wording; this one saves 22
+# tokens per select prompt and 11 per generate prompt). The persona and history part is common to the select and
+# generate prompts, so Select-then-Generate computes it once.
 _SELECT_INSTRUCTION = (
-    "Which persona sentence should your next reply use? Answer with the number and the text of that sentence, "
-    'like "<number>. <sentence>", or answer exactly "' + NONE_TEXT + '" if the reply should use none of them.'
+    'Which persona sentence should your next reply use? Answer "<number>. <sentence>" or "' + NONE_TEXT + '"'
 )
-_USE_SENTENCE = "Use this persona sentence in your reply: {sentence}"
-_NO_SENTENCE = "No persona sentence is needed for this reply."
+_USE_SENTENCE = "Reply in one short utterance using: {sentence}"
+_NO_SENTENCE = "Reply in one short utterance using no persona sentence."
 _REPLY_INSTRUCTION = "Reply to your partner with one short utterance."
 _EMPTY_HISTORY = "(The conversation has not started yet; you speak first.)"
 
@@ -66,7 +69,7 @@ def generate_messages(persona: Sequence[str], history: Sequence[str], sentence: 
     return _messages(
         _SYSTEM_PERSONA.format(persona=_format_persona(persona)),
         "Dialogue history:\n" + _format_history(history),
-        highlight + "\n" + _REPLY_INSTRUCTION,
+        highlight,
     )
 
 

@@ -50,10 +50,10 @@ def test_history_speakers_alternate_from_the_partner_backwards():
 
 def test_generate_messages_highlight_sentence_or_note_none():
     with_sentence = generate_messages(PERSONA, HISTORY, PERSONA[1])
-    assert "Use this persona sentence in your reply: I have two dogs!" in with_sentence[1]["content"]
+    assert "Reply in one short utterance using: I have two dogs!" in with_sentence[1]["content"]
     without = generate_messages(PERSONA, HISTORY, None)
-    assert "No persona sentence is needed" in without[1]["content"]
-    assert "Use this persona sentence" not in without[1]["content"]
+    assert "Reply in one short utterance using no persona sentence." in without[1]["content"]
+    assert "using:" not in without[1]["content"]
     # Same context as the select prompt: the persona list sits in the system message.
     assert with_sentence[0] == select_messages(PERSONA, HISTORY)[0]
 

@@ -112,7 +112,7 @@ def test_build_sft_rows_mixture_skips_unlabelled_examples():
     assert len(rows) == 3 + 3  # 3 labelled examples (incl. [-1]) x (select, generate); d1:3 (label None) skipped
     unlabelled_history = EXAMPLES[3].history
     assert all(unlabelled_history[-1] not in row["prompt"][-1]["content"] for row in rows)
-    # the unlabelled example's reply is never taught under "No persona sentence is needed"
+    # the unlabelled example's reply is never taught as a reply that uses no persona sentence
     assert all(row["completion"][0]["content"] != EXAMPLES[3].response for row in rows)
     assert rows[0] == {
         "prompt": prompts.select_messages(PERSONA, EXAMPLES[0].history),
