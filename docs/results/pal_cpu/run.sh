@@ -123,7 +123,12 @@ python "$HERE/ship.py" --adapter "$C/pal" --summary "$ROOT/docs/results/pal_cpu/
 
 # 9. The demo project's runs, made by real systems on the demo dialogues (folder name = system name in the demo).
 DEMO="--data $ROOT/pal_core/demo/examples.jsonl --max_new_tokens 32 --batch_size 32 --device cpu --consistency_model $CONS"
-demo() { local name=$1; shift; step "demo_$name" "$C/demo_done/$name" bash -c "$PAL evaluate --output_dir $ROOT/pal_core/demo/runs/$name $DEMO $* && mkdir -p $C/demo_done && touch $C/demo_done/$name"; }
+# Run from the work tree, so `pal-smollm2-135m` is the adapter step 8 just shipped there.
+demo() {
+  local name=$1; shift
+  step "demo_$name" "$C/demo_done/$name" bash -c "cd '$ROOT' && PYTHONPATH='$ROOT' python -m pal_core.cli evaluate \
+    --output_dir pal_core/demo/runs/$name $DEMO $* && mkdir -p '$C/demo_done' && touch '$C/demo_done/$name'"
+}
 demo persona_free --system persona_free
 demo full_persona --system full_persona
 demo sft --system full_persona --model "$C/sft_baseline"
