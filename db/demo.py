@@ -4,7 +4,6 @@ already exists (a user, a system of that name, the project) is left as it is, so
 The demo accounts have public passwords, so they go only into a database that seed_demo itself started: an empty one
 (then marked by a `seed_demo` audit row) or one it seeded before. Any other database is refused."""
 
-import json
 import logging
 from pathlib import Path
 
@@ -39,11 +38,9 @@ JUDGEMENTS_PER_ANNOTATOR = 5
 
 
 def _system_name(run_dir: Path) -> str | None:
-    try:
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    return config.get("system") if isinstance(config, dict) else None
+    """A demo run's system name: its folder's name (two runs may share a system type, e.g. the untrained and the
+    fine-tuned whole-persona runs), for a folder holding a config.json."""
+    return run_dir.name if (run_dir / "config.json").is_file() else None
 
 
 def _persona_overlap(persona: list[str], text: str) -> int:
@@ -90,7 +87,7 @@ def seed_demo(session: Session, *, runs_dir: Path) -> dict:
     for run_dir in sorted(p for p in runs_dir.iterdir() if (p / "outputs.jsonl").is_file()):
         name = _system_name(run_dir)
         if name and name not in existing_systems:
-            import_run(session, actor=None, run_dir=run_dir)
+            import_run(session, actor=None, run_dir=run_dir, system_name=name)
             systems.append(name)
         if name:
             names.append(name)
