@@ -41,7 +41,7 @@ def select(cfg) -> None:
 
 def compare(runs: RunsArgument) -> None:
     """Print a Markdown table of the runs' metrics."""
-    from pal_core.experiments import compare_runs
+    from pal_core.scoring import compare_runs
 
     print(compare_runs(runs))
 
@@ -59,7 +59,7 @@ def rescore(
     ] = None,
 ) -> None:
     """Recompute the runs' metrics from their outputs (no generation), e.g. with a retrained consistency model."""
-    from pal_core.experiments import compare_runs, rescore_run
+    from pal_core.scoring import compare_runs, rescore_run
 
     for run in runs:
         rescore_run(run, consistency_model, device)

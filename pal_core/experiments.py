@@ -20,9 +20,7 @@ from typing import Any, TypeVar
 from pal_core import data, distributed, models
 from pal_core.errors import ConfigError, UnknownNameError
 from pal_core.generate import GenerationConfig
-from pal_core.scoring import compare_runs as compare_runs  # transitional: cli_engine imports it from here
 from pal_core.scoring import compute_run_metrics, load_consistency, metrics_table, write_jsonl
-from pal_core.scoring import rescore_run as rescore_run  # transitional: cli_engine imports it from here
 from pal_core.select import SelectConfig, get_selector
 from pal_core.selection import Selector
 from pal_core.systems import SYSTEMS, run_system

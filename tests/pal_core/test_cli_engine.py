@@ -56,10 +56,13 @@ def test_evaluate_swap_persona_flag(tiny_lm, tmp_path):
 
 def test_generate_and_select_commands(tiny_lm, tmp_path):
     gen = tmp_path / "gen"
-    assert main(["generate", "--system", "full_persona", *_common(tiny_lm, gen)]) == 0
+    assert main(["generate", "--system", "full_persona", "--share_prefill", "false", *_common(tiny_lm, gen)]) == 0
     assert sorted(p.name for p in gen.iterdir()) == ["config.json", "outputs.jsonl"]
+    assert json.loads((gen / "config.json").read_text())["eval_config"]["share_prefill"] is False
     sel = tmp_path / "sel"
-    assert main(["select", "--selector", "lm", *_common(tiny_lm, sel)]) == 0
+    # SelectConfig's fields are flags too, including the two EvalConfig once lacked
+    flags = ["--selector", "lm", "--lm_reduction", "sum", "--use_full_history", "true", "--select_batch_size", "2"]
+    assert main(["select", *flags, *_common(tiny_lm, sel)]) == 0
     rows = [json.loads(line) for line in (sel / "selections.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(len(r["scores"]) == len(r["persona"]) + 1 for r in rows)
     assert abs(sum(rows[0]["scores"]) - 1.0) < 1e-4
