@@ -1,5 +1,5 @@
-"""pal_core/cli_config.py: every long-running command reads its flags from config dataclasses (and --config YAML);
-`--help` is read from the source without importing torch, and agrees with the real dataclasses."""
+"""pal_core/cli_config.py and cli_help.py: every long-running command reads its flags from config dataclasses (and
+--config YAML); `--help` is read from the source without importing torch, and agrees with the real dataclasses."""
 
 import ast
 import dataclasses
@@ -12,15 +12,8 @@ import typer
 import typer.main
 
 from pal_core import cli, cli_consistency, cli_engine, cli_train
-from pal_core.cli_config import (
-    ConfigSpec,
-    config_command,
-    config_fields,
-    config_types,
-    literal_defaults,
-    load,
-    parse_config,
-)
+from pal_core.cli_config import ConfigSpec, config_command, config_types, load, parse_config
+from pal_core.cli_help import config_fields, literal_defaults
 
 SPECS = {
     "train sft": cli_train.SFT,

@@ -1,4 +1,5 @@
-"""Tests for pal_core.data, readers and dialogue: every reader on small inline files (plain and .gz), errors, round-trips, shared data."""
+"""Tests for pal_core.data, readers and dialogue: every reader on small inline files (plain and .gz), errors,
+round-trips, shared data."""
 
 import gzip
 import json
