@@ -13,6 +13,7 @@ from pal_core.cli import group
 
 EXPORT_FORMATS = ("jsonl", "hf", "csv", "parquet")
 URL_OPTION = Annotated[str | None, typer.Option("--url", help="SQLAlchemy URL (default: PAL_DB_URL or SQLite file).")]
+PASSWORD_STDIN_OPTION = Annotated[bool, typer.Option("--password_stdin", help="Read the password from stdin.")]
 
 
 def _store_errors(fn: Callable) -> Callable:
@@ -29,6 +30,13 @@ def _store_errors(fn: Callable) -> Callable:
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def _read_password(prompt: str, from_stdin: bool) -> str:
+    """One line of stdin (scripts), or a hidden prompt typed twice."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
 
 
 def _factory(url: str | None, *, upgrade: bool = True):
@@ -53,16 +61,13 @@ def db_upgrade(url: URL_OPTION = None) -> None:
 def user_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[str, typer.Option("--role", help="admin, researcher, annotator or viewer.")],
-    password_stdin: Annotated[bool, typer.Option("--password_stdin", help="Read the password from stdin.")] = False,
+    password_stdin: PASSWORD_STDIN_OPTION = False,
     url: URL_OPTION = None,
 ) -> None:
     """Add a user (the first admin comes from here); the password is asked for with hidden input."""
     from db import store
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password("Password", password_stdin)
     with _factory(url).begin() as session:
         user = store.create_user(session, actor=None, name=name, password=password, role=role)
     print(f"added user {user['name']} ({user['role']})")
@@ -71,16 +76,13 @@ def user_add(
 @_store_errors
 def user_passwd(
     name: Annotated[str, typer.Argument(help="User name.")],
-    password_stdin: Annotated[bool, typer.Option("--password_stdin", help="Read the password from stdin.")] = False,
+    password_stdin: PASSWORD_STDIN_OPTION = False,
     url: URL_OPTION = None,
 ) -> None:
     """Set a user's password (hidden input); their open dashboard sessions end."""
     from db import store
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = _read_password("New password", password_stdin)
     with _factory(url).begin() as session:
         store.change_password(session, actor=None, name=name, new_password=password)
     print(f"password changed for {name}")
