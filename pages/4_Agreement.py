@@ -5,7 +5,7 @@ import streamlit as st
 
 from db import store
 from db.errors import StoreError
-from pal_core import analysis
+from pal_core import agreement
 from ui.auth import has_role, require_role
 from ui.render import md, pick_project, show_history, show_lines, show_long_text
 from ui.resources import db_url, read_only, session_factory
@@ -29,9 +29,9 @@ if not rows:
 df = pd.DataFrame(rows)
 
 st.header("Agreement per question")
-agreement = analysis.agreement_by_question(df, project["questions"])
-st.dataframe(agreement, hide_index=True, key="agreement_table")
-undefined = agreement.loc[agreement["n_units"] == 0, "question"].tolist()
+by_question = agreement.agreement_by_question(df, project["questions"])
+st.dataframe(by_question, hide_index=True, key="agreement_table")
+undefined = by_question.loc[by_question["n_units"] == 0, "question"].tolist()
 st.caption(
     md(
         "Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa per question the project asks, over the "
@@ -42,7 +42,7 @@ st.caption(
     )
 )
 st.header("Annotators")
-annotators = analysis.annotator_gold_accuracy(df, min_seconds=project["min_seconds"])
+annotators = agreement.annotator_gold_accuracy(df, min_seconds=project["min_seconds"])
 st.dataframe(annotators, hide_index=True, key="agreement_annotators")
 fast = annotators.loc[annotators["too_fast"], "user"].tolist()
 st.caption(

@@ -1,4 +1,5 @@
-"""Statistics over human judgements: Bradley-Terry strengths, win rates, criterion scores and annotator agreement.
+"""Statistics over human judgements: Bradley-Terry strengths, win rates, criterion scores, length bias and the rank
+correlation of human and automatic scores. Annotator agreement and gold accuracy are in `agreement.py`.
 
 Pure functions of a pandas DataFrame with one row per judgement (columns item_id, user, system_a, system_b,
 preference in {A, B, tie, both_bad}, consistency_a/b, fluency_a/b, engagingness_a/b, seconds, is_gold, gold_answer,
@@ -9,17 +10,14 @@ created_at) counts. Ties and both_bad count half a win to each side. Nothing her
 import itertools
 from collections.abc import Mapping, Sequence
 
-import krippendorff
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.stats import inter_rater
 
-from pal_core.errors import DataFormatError, PalError, UnknownNameError
+from pal_core.errors import DataFormatError, PalError
 
 PREFERENCES = ("A", "B", "tie", "both_bad")
 CRITERIA = ("consistency", "fluency", "engagingness")
-LEVELS = ("nominal", "ordinal", "interval", "ratio")
 # Score of system_a per preference: a win, a loss, or half a win for no preference either way.
 A_SCORE = {"A": 1.0, "B": 0.0, "tie": 0.5, "both_bad": 0.5}
 MAX_NEWTON_STEPS = 100
@@ -28,7 +26,7 @@ LENGTH_GAP_EDGES = (0, 5, 10, 20, np.inf)
 LENGTH_GAP_LABELS = ("1-5", "6-10", "11-20", ">20")
 
 
-def _prepare(df: pd.DataFrame, columns: Sequence[str], where: str) -> pd.DataFrame:
+def prepare_judgements(df: pd.DataFrame, columns: Sequence[str], where: str) -> pd.DataFrame:
     """Check the needed columns and preference values; keep each user's latest judgement of an item."""
     missing = [c for c in columns if c not in df.columns]
     if missing:
@@ -103,7 +101,7 @@ def bradley_terry(
         raise PalError(
             f"bradley_terry: expected n_bootstrap >= 0 and regularization > 0, got {n_bootstrap} and {regularization}"
         )
-    df = _prepare(df, ["system_a", "system_b", "preference"], "bradley_terry")
+    df = prepare_judgements(df, ["system_a", "system_b", "preference"], "bradley_terry")
     if df.empty:
         raise DataFormatError("bradley_terry: expected at least one judgement, got 0")
     systems, ia, ib, score_a = _pair_arrays(df)
@@ -122,7 +120,7 @@ def bradley_terry(
 
 def win_rate_matrix(df: pd.DataFrame) -> pd.DataFrame:
     """Share of comparisons the row system won against the column system (ties half; NaN where never compared)."""
-    df = _prepare(df, ["system_a", "system_b", "preference"], "win_rate_matrix")
+    df = prepare_judgements(df, ["system_a", "system_b", "preference"], "win_rate_matrix")
     systems, ia, ib, score_a = _pair_arrays(df)
     wins = _win_matrix(len(systems), ia, ib, score_a)
     games = wins + wins.T
@@ -131,7 +129,7 @@ def win_rate_matrix(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rates, index=pd.Index(systems, name="system"), columns=pd.Index(systems, name="opponent"))
 
 
-def _long_ratings(df: pd.DataFrame, criteria: Sequence[str]) -> pd.DataFrame:
+def long_ratings(df: pd.DataFrame, criteria: Sequence[str]) -> pd.DataFrame:
     """One row per (judgement, side): item_id, user, side, system and the criteria ratings."""
     keep = [c for c in ("item_id", "user") if c in df.columns]
     sides = []
@@ -151,14 +149,14 @@ def criterion_scores(df: pd.DataFrame, criteria: Sequence[str] | None = None) ->
     """Mean rating per system per criterion over the answered ratings only (unanswered = missing), with
     `<criterion>_n` answered ratings and `n` judged replies. `criteria`: the questions the project asks (default:
     every rating column present); a criterion nobody answered stays as NaN with n 0."""
-    df = _prepare(df, ["system_a", "system_b"], "criterion_scores")
+    df = prepare_judgements(df, ["system_a", "system_b"], "criterion_scores")
     present = _present_criteria(df)
     criteria = present if criteria is None else [c for c in CRITERIA if c in criteria and c in present]
     if not criteria:
         raise DataFormatError(
             f"criterion_scores: expected rating columns like consistency_a for {list(CRITERIA)}, got {list(df.columns)}"
         )
-    ratings = _long_ratings(df, criteria)
+    ratings = long_ratings(df, criteria)
     ratings[criteria] = ratings[criteria].apply(pd.to_numeric, errors="coerce")
     grouped = ratings.groupby("system")
     table = grouped[criteria].mean()
@@ -166,126 +164,6 @@ def criterion_scores(df: pd.DataFrame, criteria: Sequence[str] | None = None) ->
         table[f"{criterion}_n"] = grouped[criterion].count()
     table["n"] = grouped.size()
     return table.reset_index()
-
-
-def cohen_kappa(a: Sequence, b: Sequence) -> float:
-    """Cohen's kappa of two raters' labels on the same units (pairs with a missing label are dropped)."""
-    if len(a) != len(b):
-        raise PalError(f"cohen_kappa: expected two label lists of equal length, got {len(a)} and {len(b)}")
-    pairs = pd.DataFrame({"a": list(a), "b": list(b)}).dropna()
-    if pairs.empty:
-        raise PalError("cohen_kappa: expected at least one unit labelled by both raters, got 0")
-    categories = sorted(set(pairs["a"]) | set(pairs["b"]), key=str)
-    if len(categories) < 2:
-        return float("nan")  # one category only: expected agreement is 1 and kappa is undefined
-    table = pd.crosstab(pd.Categorical(pairs["a"], categories), pd.Categorical(pairs["b"], categories), dropna=False)
-    return float(inter_rater.cohens_kappa(table.to_numpy(), return_results=False))
-
-
-def fleiss_kappa(table: np.ndarray | Sequence[Sequence[int]]) -> float:
-    """Fleiss' kappa of a units x categories table of rating counts (every unit rated by the same number of raters)."""
-    counts = np.asarray(table, dtype=float)
-    if counts.ndim != 2 or (counts < 0).any():
-        raise PalError(f"fleiss_kappa: expected a 2-D table of non-negative counts, got shape {counts.shape}")
-    per_unit = counts.sum(axis=1)
-    if len(per_unit) == 0 or per_unit.min() < 2 or per_unit.min() != per_unit.max():
-        raise PalError(
-            f"fleiss_kappa: expected the same number (>= 2) of ratings per unit, got {sorted(set(per_unit.tolist()))}"
-        )
-    return float(inter_rater.fleiss_kappa(counts, method="fleiss"))
-
-
-def krippendorff_alpha(reliability_data: np.ndarray | Sequence[Sequence[float]], level: str = "nominal") -> float:
-    """Krippendorff's alpha of a raters x units array of numeric ratings, NaN = missing (NaN if one value only)."""
-    if level not in LEVELS:
-        raise UnknownNameError(f"unknown measurement level {level!r}; available: {', '.join(LEVELS)}")
-    data = np.asarray(reliability_data, dtype=float)
-    if data.ndim != 2:
-        raise PalError(f"krippendorff_alpha: expected a 2-D raters x units array, got shape {data.shape}")
-    if len(np.unique(data[~np.isnan(data)])) < 2:
-        return float("nan")  # no variation at all: alpha is undefined
-    return float(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
-
-
-NOMINAL_ANSWERS = ("persona_used", "contradiction")  # per-reply answers compared as categories
-
-
-def _question_ratings(df: pd.DataFrame, questions: Sequence[str] | None) -> dict[str, tuple[str, pd.DataFrame]]:
-    """Per question, its level and a long frame (unit, user, value) with numeric values; unanswered (NULL) values
-    are dropped, so they count as missing, never as a category."""
-    codes = {p: float(i) for i, p in enumerate(PREFERENCES)}
-    out = {"preference": ("nominal", df.assign(unit=df["item_id"].astype(str), value=df["preference"].map(codes)))}
-    present = [q for q in (*CRITERIA, *NOMINAL_ANSWERS) if f"{q}_a" in df.columns and f"{q}_b" in df.columns]
-    asked = [q for q in present if questions is None or q in questions]
-    if asked:
-        ratings = _long_ratings(df, asked)
-        ratings["unit"] = ratings["item_id"].astype(str) + ":" + ratings["side"]
-        for question in asked:
-            values = pd.to_numeric(ratings[question].astype(object).where(ratings[question].notna()), errors="coerce")
-            level = "ordinal" if question in CRITERIA else "nominal"
-            out[question] = (level, ratings.assign(value=values.astype(float)))
-    return {name: (level, frame[["unit", "user", "value"]].dropna()) for name, (level, frame) in out.items()}
-
-
-def _mean_pairwise_cohen(matrix: pd.DataFrame) -> float:
-    kappas = []
-    for u, v in itertools.combinations(matrix.index, 2):
-        shared = matrix.loc[[u, v]].dropna(axis=1)
-        if shared.shape[1] >= 2:
-            kappas.append(cohen_kappa(shared.loc[u].tolist(), shared.loc[v].tolist()))
-    kappas = [k for k in kappas if not np.isnan(k)]
-    return float(np.mean(kappas)) if kappas else float("nan")
-
-
-def agreement_by_question(df: pd.DataFrame, questions: Sequence[str] | None = None) -> pd.DataFrame:
-    """Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa per question, over units answered by >= 2
-    (a unit with one answer has no agreement: it is left out, and a question without such units gets NaN).
-
-    `questions`: the per-reply questions the project asks (default: every answer column present); the preference
-    is always included. Fleiss' kappa uses the units with the most common number of raters (it needs a constant
-    number per unit).
-    """
-    df = _prepare(df, ["item_id", "user", "system_a", "system_b", "preference"], "agreement_by_question")
-    rows = []
-    for question, (level, long) in _question_ratings(df, questions).items():
-        raters = long.groupby("unit")["user"].nunique()
-        long = long[long["unit"].isin(raters[raters >= 2].index)]
-        row = {
-            "question": question,
-            "level": level,
-            "n_units": long["unit"].nunique(),
-            "n_annotators": long["user"].nunique(),
-            "krippendorff_alpha": np.nan,
-            "fleiss_kappa": np.nan,
-            "cohen_kappa_mean": np.nan,
-        }
-        if row["n_units"] >= 1:
-            matrix = long.pivot_table(index="user", columns="unit", values="value", aggfunc="first")
-            row["krippendorff_alpha"] = krippendorff_alpha(matrix.to_numpy(), level=level)
-            counts = pd.crosstab(long["unit"], long["value"])
-            modal = counts.sum(axis=1).mode().iloc[0]
-            row["fleiss_kappa"] = fleiss_kappa(counts[counts.sum(axis=1) == modal].to_numpy())
-            row["cohen_kappa_mean"] = _mean_pairwise_cohen(matrix)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def annotator_gold_accuracy(df: pd.DataFrame, min_seconds: float | None = None) -> pd.DataFrame:
-    """Per annotator: judgements, gold items judged, accuracy on them (NaN without any), median seconds and
-    `too_fast` (median below `min_seconds`, the project's threshold; False when None)."""
-    df = _prepare(df, ["user", "preference", "seconds", "is_gold", "gold_answer"], "annotator_gold_accuracy")
-    gold = df[df["is_gold"].fillna(False).astype(bool)]
-    table = pd.DataFrame(
-        {
-            "n_judgements": df.groupby("user").size(),
-            "n_gold": gold.groupby("user").size(),
-            "gold_accuracy": (gold["preference"] == gold["gold_answer"]).groupby(gold["user"]).mean(),
-            "median_seconds": df.groupby("user")["seconds"].median(),
-        }
-    )
-    table["n_gold"] = table["n_gold"].fillna(0).astype(int)
-    table["too_fast"] = table["median_seconds"] < min_seconds if min_seconds is not None else False
-    return table.rename_axis("user").reset_index()
 
 
 def indistinguishable_pairs(table: pd.DataFrame) -> list[tuple[str, str]]:
@@ -314,7 +192,7 @@ def describe_ranking(table: pd.DataFrame) -> str:
 
 def length_vs_win(df: pd.DataFrame) -> pd.DataFrame:
     """How often the longer response wins a decisive judgement, by length gap (|len_a - len_b|), plus an 'all' row."""
-    df = _prepare(df, ["preference", "len_a", "len_b"], "length_vs_win")
+    df = prepare_judgements(df, ["preference", "len_a", "len_b"], "length_vs_win")
     decisive = df[df["preference"].isin(["A", "B"]) & (df["len_a"] != df["len_b"])]
     gap = (decisive["len_a"] - decisive["len_b"]).abs()
     longer_won = (decisive["preference"] == "A") == (decisive["len_a"] > decisive["len_b"])

@@ -1,4 +1,4 @@
-"""Tests for pal_core.analysis: agreement statistics against hand-computed textbook values, Bradley-Terry recovery."""
+"""Tests for pal_core.analysis and pal_core.agreement: agreement statistics against hand-computed textbook values, Bradley-Terry recovery."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pal_core import analysis
+from pal_core import agreement, analysis
 from pal_core.errors import DataFormatError, PalError, UnknownNameError
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers x 12 units, NaN = missing.
@@ -48,22 +48,22 @@ def test_cohen_kappa_on_2x2_table():
     # p_o = 35/50 = 0.7; P(A yes) = 0.5, P(B yes) = 0.6; p_e = 0.5*0.6 + 0.5*0.4 = 0.5; kappa = 0.2/0.5 = 0.4
     a = ["yes"] * 25 + ["no"] * 25
     b = ["yes"] * 20 + ["no"] * 5 + ["yes"] * 10 + ["no"] * 15
-    assert analysis.cohen_kappa(a, b) == pytest.approx(0.4)
+    assert agreement.cohen_kappa(a, b) == pytest.approx(0.4)
 
 
 def test_cohen_kappa_drops_missing_and_rejects_length_mismatch():
-    assert analysis.cohen_kappa(["x", "y", None], ["x", "y", "x"]) == pytest.approx(1.0)
+    assert agreement.cohen_kappa(["x", "y", None], ["x", "y", "x"]) == pytest.approx(1.0)
     with pytest.raises(PalError, match=r"cohen_kappa: expected two label lists of equal length, got 2 and 1"):
-        analysis.cohen_kappa(["x", "y"], ["x"])
+        agreement.cohen_kappa(["x", "y"], ["x"])
 
 
 def test_fleiss_kappa_wikipedia_example():
-    assert analysis.fleiss_kappa(FLEISS_WIKIPEDIA) == pytest.approx(0.210, abs=5e-4)
+    assert agreement.fleiss_kappa(FLEISS_WIKIPEDIA) == pytest.approx(0.210, abs=5e-4)
 
 
 def test_fleiss_kappa_rejects_unequal_rater_counts():
     with pytest.raises(PalError, match=r"expected the same number \(>= 2\) of ratings per unit, got \[2.0, 3.0\]"):
-        analysis.fleiss_kappa([[1, 1], [2, 1]])
+        agreement.fleiss_kappa([[1, 1], [2, 1]])
 
 
 def test_krippendorff_alpha_hand_computed_nominal():
@@ -71,19 +71,19 @@ def test_krippendorff_alpha_hand_computed_nominal():
     # Coincidences: o11 = 2, o12 = o21 = 1, o22 = 4; n1 = 3, n2 = 5, n = 8.
     # D_o = 2/8, D_e = 2*n1*n2 / (n(n-1)) = 30/56; alpha = 1 - (2/8)/(30/56) = 8/15
     data = [[1, 1, 2, 2, 1], [1, 2, 2, 2, np.nan]]
-    assert analysis.krippendorff_alpha(data, level="nominal") == pytest.approx(8 / 15)
+    assert agreement.krippendorff_alpha(data, level="nominal") == pytest.approx(8 / 15)
 
 
 def test_krippendorff_alpha_published_example():
     # Values published in Krippendorff (2011) for the data above.
-    assert analysis.krippendorff_alpha(KRIPPENDORFF_2011, level="nominal") == pytest.approx(0.743, abs=5e-4)
-    assert analysis.krippendorff_alpha(KRIPPENDORFF_2011, level="interval") == pytest.approx(0.849, abs=5e-4)
+    assert agreement.krippendorff_alpha(KRIPPENDORFF_2011, level="nominal") == pytest.approx(0.743, abs=5e-4)
+    assert agreement.krippendorff_alpha(KRIPPENDORFF_2011, level="interval") == pytest.approx(0.849, abs=5e-4)
 
 
 def test_krippendorff_alpha_unknown_level_and_no_variation():
     with pytest.raises(UnknownNameError, match=r"unknown measurement level 'likert'; available: nominal, ordinal"):
-        analysis.krippendorff_alpha([[1, 2]], level="likert")
-    assert math.isnan(analysis.krippendorff_alpha([[1, 1], [1, 1]]))
+        agreement.krippendorff_alpha([[1, 2]], level="likert")
+    assert math.isnan(agreement.krippendorff_alpha([[1, 1], [1, 1]]))
 
 
 def test_bradley_terry_ties_count_half():
@@ -159,7 +159,7 @@ def test_agreement_by_question_matches_hand_computation():
     rows = [judgement(i, "u1", "x", "y", p, i) for i, p in enumerate(u1)]
     rows += [judgement(i, "u2", "x", "y", p, 10 + i) for i, p in enumerate(u2)]
     rows.append(judgement(1, "u2", "x", "y", "A", minute=0))  # older than u2's "B" on item 1, so superseded
-    table = analysis.agreement_by_question(pd.DataFrame(rows)).set_index("question")
+    table = agreement.agreement_by_question(pd.DataFrame(rows)).set_index("question")
     row = table.loc["preference"]
     assert (row["level"], row["n_units"], row["n_annotators"]) == ("nominal", 4, 2)
     assert row["krippendorff_alpha"] == pytest.approx(8 / 15)
@@ -174,7 +174,7 @@ def test_agreement_by_question_rates_each_side_as_a_unit():
         judgement(2, "u1", "x", "y", "B", consistency_a=2, consistency_b=4),
         judgement(2, "u2", "x", "y", "B", consistency_a=2, consistency_b=4),
     ]
-    table = analysis.agreement_by_question(pd.DataFrame(rows)).set_index("question")
+    table = agreement.agreement_by_question(pd.DataFrame(rows)).set_index("question")
     assert table.loc["consistency", "n_units"] == 4
     assert table.loc["consistency", "level"] == "ordinal"
     assert table.loc["consistency", "krippendorff_alpha"] == pytest.approx(1.0)
@@ -188,7 +188,7 @@ def test_annotator_gold_accuracy():
         judgement(3, "u1", "x", "y", "A", 2, seconds=20.0, is_gold=False, gold_answer=None),
         judgement(3, "u2", "x", "y", "A", 3, **extra),
     ]
-    table = analysis.annotator_gold_accuracy(pd.DataFrame(rows)).set_index("user")
+    table = agreement.annotator_gold_accuracy(pd.DataFrame(rows)).set_index("user")
     assert table.loc["u1", "gold_accuracy"] == 0.5
     assert table.loc["u1", "median_seconds"] == 20.0
     assert (table.loc["u1", "n_judgements"], table.loc["u1", "n_gold"]) == (3, 2)
@@ -244,7 +244,7 @@ def test_unanswered_ratings_are_missing_not_values():
     # x was judged 4 times and rated twice (5, 5): the two unanswered ratings are not counted as anything
     assert (scores.loc["x", "consistency"], scores.loc["x", "consistency_n"], scores.loc["x", "n"]) == (5.0, 2, 4)
     assert (scores.loc["y", "consistency"], scores.loc["y", "consistency_n"]) == (2.0, 2)
-    table = analysis.agreement_by_question(df, ["consistency", "persona_used"]).set_index("question")
+    table = agreement.agreement_by_question(df, ["consistency", "persona_used"]).set_index("question")
     assert list(table.index) == ["preference", "consistency", "persona_used"]
     # consistency: units 1:a and 2:b answered by both (the unanswered sides are missing, not a shared value)
     assert table.loc["consistency", "n_units"] == 2
@@ -255,7 +255,7 @@ def test_unanswered_ratings_are_missing_not_values():
 
 def test_agreement_is_undefined_for_single_annotator_items():
     rows = [judgement(1, "u1", "x", "y", "A", consistency_a=3, consistency_b=3), judgement(2, "u2", "x", "y", "B")]
-    table = analysis.agreement_by_question(pd.DataFrame(rows)).set_index("question")
+    table = agreement.agreement_by_question(pd.DataFrame(rows)).set_index("question")
     assert table.loc["preference", "n_units"] == 0
     assert math.isnan(table.loc["preference", "krippendorff_alpha"])
 
@@ -265,7 +265,7 @@ def test_annotators_faster_than_the_threshold_are_flagged():
         judgement(1, "fast", "x", "y", "A", seconds=1.6, is_gold=False, gold_answer=None),
         judgement(1, "slow", "x", "y", "A", seconds=12.0, is_gold=False, gold_answer=None),
     ]
-    table = analysis.annotator_gold_accuracy(pd.DataFrame(rows), min_seconds=3.0).set_index("user")
+    table = agreement.annotator_gold_accuracy(pd.DataFrame(rows), min_seconds=3.0).set_index("user")
     assert bool(table.loc["fast", "too_fast"]) and not bool(table.loc["slow", "too_fast"])
 
 
