@@ -14,13 +14,11 @@ from db.run_files import (
     MODEL_LENGTH,
     NAME_LENGTH,
     ResponseRow,
-    UnstorableValueError,
-    brief,
-    check_storable,
     read_responses,
     read_run_config,
     run_system_and_model,
 )
+from db.strict_json import UnstorableValueError, brief, check_storable
 from db.users import audit, require_role
 
 __all__ = ["get_system", "import_responses_jsonl", "import_run", "list_systems", "read_responses", "register_system"]

@@ -3,37 +3,23 @@
 
 They refuse, in Python, everything either database would refuse (text with NUL or lone surrogates, NaN/Infinity,
 strings longer than their column, out-of-range indices, JSON nested too deep), so SQLite and PostgreSQL accept exactly
-the same files; every refusal is an ImportFormatError `<file>:<line>: expected ..., got ...`. No database access here.
+the same files; every refusal is an ImportFormatError `<file>:<line>: expected ..., got ...`. No database access here;
+the strict JSON and text layer is db/strict_json.py.
 """
 
-import gzip
-import io
-import json
-import math
-import re
-import reprlib
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from db.errors import ImportFormatError
 from db.models import Dialogue, System
+from db.strict_json import brief, decoded_lines, key_pattern, line_of, parse_json
 
-MAX_JSON_DEPTH = 32  # deeper JSON is refused (our files nest 3 levels; PostgreSQL's parser has a stack limit)
 _ID_LENGTH = Dialogue.__table__.c.external_id.type.length
 _SOURCE_LENGTH = Dialogue.__table__.c.source.type.length
 _SPLIT_LENGTH = Dialogue.__table__.c.split.type.length
 NAME_LENGTH = System.__table__.c.name.type.length
 MODEL_LENGTH = System.__table__.c.model.type.length
-_BRIEF = reprlib.Repr()
-_BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother, _BRIEF.maxlist = 3, 60, 60, 6
-
-
-def brief(value: Any) -> str:
-    """A short repr for messages, safe on huge or deeply nested values."""
-    return _BRIEF.repr(value)
 
 
 @dataclass(frozen=True)
@@ -55,129 +41,6 @@ class ResponseRow:
     contradiction: list[float] | None
     metadata: dict[str, Any]
     line: int  # where it came from, for messages about it
-
-
-class UnstorableValueError(ValueError):
-    """A JSON value both databases cannot store; `pattern` finds it in the text (to name its line)."""
-
-    def __init__(self, message: str, pattern: str, nth: int = 1) -> None:
-        super().__init__(message)
-        self.pattern, self.nth = pattern, nth
-
-
-def _reject_constant(name: str) -> Any:
-    raise UnstorableValueError(f"{name}, which is not a JSON number", rf'(?<![\w"]){re.escape(name)}(?![\w"])')
-
-
-def _finite_float(text: str) -> float:
-    if not math.isfinite(value := float(text)):
-        raise UnstorableValueError(f"the number {text[:20]}, which is out of range", re.escape(text))
-    return value
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict:
-    if len(row := dict(pairs)) != len(pairs):
-        seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise UnstorableValueError(f"the key {key!r} twice in one object", _key(key), nth=2)
-    return row
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, object_pairs_hook=_unique_keys)
-
-
-def _deep_line(text: str) -> int:
-    """The line on which JSON `text` first nests deeper than MAX_JSON_DEPTH (1 if it never does)."""
-    depth, line, in_string, escaped = 0, 1, False, False
-    for ch in text:
-        if in_string:
-            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                return line
-        elif ch in "]}":
-            depth -= 1
-        line += ch == "\n"
-    return 1
-
-
-def _key(name: str) -> str:
-    """A pattern matching `"name":` (an object key) in JSON text."""
-    return re.escape(json.dumps(name)) + r"\s*:"
-
-
-def _line_of(text: str, pattern: str, nth: int = 1) -> int:
-    """The line of the nth match of `pattern` in `text` (1 if there is none)."""
-    matches = [m.start() for m in re.finditer(pattern, text)]
-    return text.count("\n", 0, matches[nth - 1]) + 1 if len(matches) >= nth else 1
-
-
-def check_storable(value: Any) -> None:
-    """Strings hold storable text (no NUL, no lone surrogate: UnstorableValueError) and nothing nests deeper than
-    MAX_JSON_DEPTH (RecursionError, as when the parser itself runs out of stack)."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            if "\0" in item:
-                raise UnstorableValueError(f"text with a NUL character: {brief(item)}", r"\\u0000")
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as e:
-                raise UnstorableValueError(f"a lone surrogate in {brief(item)}", r"\\u[dD][89a-fA-F]") from e
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise UnstorableValueError(f"{item}, which is not a JSON number", r"(?<![\w\"])-?(NaN|Infinity)(?![\w\"])")
-        elif isinstance(item, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                raise RecursionError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-            children = [*item, *item.values()] if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-
-
-def _parse_json(text: str, path: str, line: int, what: str) -> Any:
-    """A JSON document starting on `line` of `path`; every way it can fail is an ImportFormatError
-    `<path>:<line of the fault>: expected <what>, got ...`."""
-    try:
-        value = _DECODER.decode(text)
-        check_storable(value)
-        return value
-    except json.JSONDecodeError as e:
-        where, got = f"{path}:{line + e.lineno - 1}", f"invalid JSON ({e.msg}, column {e.colno})"
-    except RecursionError:
-        where, got = f"{path}:{line + _deep_line(text) - 1}", f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
-    except UnstorableValueError as e:
-        where, got = f"{path}:{line + _line_of(text, e.pattern, e.nth) - 1}", str(e)
-    except ValueError as e:  # an integer over Python's digit limit
-        where, got = f"{path}:{line}", str(e)
-    raise ImportFormatError(f"{where}: expected {what}, got {got}")
-
-
-def _decoded_lines(source: bytes | Path, name: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text) of a file or an upload, gunzipped when its first bytes say gzip; lines are split
-    before decoding, so a bad byte is reported on its own line."""
-    with io.BytesIO(source) if isinstance(source, bytes) else source.open("rb") as raw:
-        stream = gzip.GzipFile(fileobj=raw, mode="rb") if raw.read(2) == b"\x1f\x8b" else raw
-        raw.seek(0)
-        lineno = 0
-        try:
-            for lineno, line in enumerate(stream, start=1):
-                where = f"{name}:{lineno}"
-                try:
-                    text = line.decode("utf-8").rstrip("\r\n")
-                except UnicodeDecodeError as e:
-                    raise ImportFormatError(
-                        f"{where}: expected UTF-8 text, got byte 0x{line[e.start]:02x} at column {e.start + 1}"
-                    ) from e
-                if "\0" in text:
-                    raise ImportFormatError(
-                        f"{where}: expected text, got a NUL byte at column {text.index(chr(0)) + 1}"
-                    )
-                yield lineno, text.removeprefix("\ufeff") if lineno == 1 else text
-        except (OSError, EOFError, zlib.error) as e:
-            raise ImportFormatError(f"{name}:{lineno + 1}: expected a complete gzip stream, got {e}") from e
 
 
 def _field(row: dict, where: str, name: str, check, what: str, *, required: bool = True, default: Any = None) -> Any:
@@ -222,7 +85,7 @@ def _is_label(n_persona: int):
 
 def _parse_line(line: str, name: str, lineno: int) -> ResponseRow:
     where = f"{name}:{lineno}"
-    row = _parse_json(line, name, lineno, "a JSON object")
+    row = parse_json(line, name, lineno, "a JSON object")
     if not isinstance(row, dict):
         raise ImportFormatError(f"{where}: expected a JSON object, got {type(row).__name__}")
     external_id = _field(
@@ -321,7 +184,7 @@ def read_responses(source: bytes | str | Path, *, name: str | None = None) -> li
             raise ImportFormatError(f"{source.resolve()}: expected a responses JSONL file, got {got}")
     name = name or (str(source) if isinstance(source, Path) else "<upload>")
     rows, first_line = [], {}
-    for lineno, line in _decoded_lines(source, name):
+    for lineno, line in decoded_lines(source, name):
         if not line.strip():
             continue
         where = f"{name}:{lineno}"
@@ -347,8 +210,8 @@ def read_run_config(path: Path) -> dict:
     """A run's config.json as a dict, validated like the responses (storable text, finite numbers, shallow)."""
     if not path.is_file():
         raise ImportFormatError(f"{path.resolve()}: expected a run config, got no such file")
-    text = "\n".join(line for _, line in _decoded_lines(path, str(path)))
-    config = _parse_json(text, str(path), 1, "a JSON object")
+    text = "\n".join(line for _, line in decoded_lines(path, str(path)))
+    config = parse_json(text, str(path), 1, "a JSON object")
     if not isinstance(config, dict):
         raise ImportFormatError(f"{path}:1: expected a JSON object, got {type(config).__name__}")
     return config
@@ -373,4 +236,4 @@ def run_system_and_model(config_path: Path, config: dict, system_name: str | Non
 
 
 def _key_where(path: Path, key: str) -> str:
-    return f"{path}:{_line_of(path.read_text(encoding='utf-8', errors='replace'), _key(key))}"
+    return f"{path}:{line_of(path.read_text(encoding='utf-8', errors='replace'), key_pattern(key))}"
