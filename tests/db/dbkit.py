@@ -4,6 +4,8 @@ when several test folders have a conftest.py)."""
 import json
 from pathlib import Path
 
+from db import store
+
 USERS = {
     "admin": "admin",
     "alice": "annotator",
@@ -54,3 +56,17 @@ def write_run(run_dir: Path, system: str, n: int, *, first: int = 0, lines: list
         ]
     (run_dir / "outputs.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return run_dir
+
+
+def new_project(factory, name: str, **options) -> int:
+    """A project over sys_a and sys_b created by admin (`options` as store.create_project takes them); its id."""
+    with factory.begin() as s:
+        return store.create_project(s, actor="admin", name=name, system_names=["sys_a", "sys_b"], **options)["id"]
+
+
+def judge(factory, actor: str, project_id: int, preference: str, **answers) -> dict:
+    """`actor` takes the project's next item and judges it in one transaction; returns the item."""
+    with factory.begin() as s:
+        item = store.next_item(s, actor=actor, project_id=project_id)
+        store.record_judgement(s, actor=actor, item_id=item["item_id"], preference=preference, **answers)
+    return item

@@ -1,7 +1,7 @@
 """Annotation (db/annotate.py): next item, append-only judgements with validation, undo, skip, adjudication."""
 
 import pytest
-from dbkit import N_DIALOGUES
+from dbkit import N_DIALOGUES, judge, new_project
 from sqlalchemy import select
 
 from db import store
@@ -13,17 +13,11 @@ RATINGS = {"consistency_a": 4, "consistency_b": 2}
 
 @pytest.fixture
 def project_id(factory) -> int:
-    with factory.begin() as s:
-        return store.create_project(
-            s, actor="admin", name="p", system_names=["sys_a", "sys_b"], annotators_per_item=2, seed=1
-        )["id"]
+    return new_project(factory, "p", annotators_per_item=2, seed=1)
 
 
 def _judge(factory, actor, project_id, preference="A", **extra) -> dict:
-    with factory.begin() as s:
-        item = store.next_item(s, actor=actor, project_id=project_id)
-        store.record_judgement(s, actor=actor, item_id=item["item_id"], preference=preference, **{**RATINGS, **extra})
-    return item
+    return judge(factory, actor, project_id, preference, **{**RATINGS, **extra})
 
 
 def test_next_item_shows_item_without_system_names(factory, project_id):

@@ -3,6 +3,7 @@ skipped item or a reservation older than RESERVATION_TTL gives its slot back, an
 someone else is refused with a clear message instead of exceeding the limit."""
 
 import pytest
+from dbkit import new_project
 from sqlalchemy import select, update
 
 from db import store
@@ -14,10 +15,7 @@ from db.models import Assignment, Judgement, User, utc_now
 @pytest.fixture
 def one_judge(factory) -> int:
     """A project whose items take one judge each."""
-    with factory.begin() as s:
-        return store.create_project(
-            s, actor="admin", name="solo", system_names=["sys_a", "sys_b"], annotators_per_item=1, seed=2
-        )["id"]
+    return new_project(factory, "solo", annotators_per_item=1, seed=2)
 
 
 def _take(factory, actor, project_id) -> int | None:

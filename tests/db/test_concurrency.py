@@ -18,18 +18,25 @@ N_WRITERS = 20
 N_ITEMS = 100  # every writer judges every item: 20 x 100 = 2,000 judgements
 
 
+def _crowd(s, tmp_path, name: str, n_items: int, judges: int, *, first: int) -> tuple[int, list[str]]:
+    """N_WRITERS annotators `<name>NN`, runs of systems fast and slow over n_items dialogues from d-<first>, and a
+    project `name` over them with `judges` annotators per item; (project id, annotator names)."""
+    names = [f"{name}{i:02d}" for i in range(N_WRITERS)]
+    password_hash = PasswordHasher().hash("writer-password")  # hashed once: 20 argon2 hashes would dominate the test
+    s.add_all(User(name=n, role="annotator", password_hash=password_hash) for n in names)
+    for system in ("fast", "slow"):
+        store.import_run(s, actor="admin", run_dir=write_run(tmp_path / system, system, n_items, first=first))
+    project = store.create_project(
+        s, actor="admin", name=name, system_names=["fast", "slow"], annotators_per_item=judges
+    )
+    return project["id"], names
+
+
 @pytest.fixture
 def busy_project(factory, tmp_path) -> tuple[int, list[str]]:
     """A project with N_ITEMS items, N_WRITERS annotators per item, each annotator assigned every item."""
-    names = [f"writer{i:02d}" for i in range(N_WRITERS)]
-    password_hash = PasswordHasher().hash("writer-password")  # hashed once: 20 argon2 hashes would dominate the test
     with factory.begin() as s:
-        s.add_all(User(name=n, role="annotator", password_hash=password_hash) for n in names)
-        for system in ("fast", "slow"):
-            store.import_run(s, actor="admin", run_dir=write_run(tmp_path / system, system, N_ITEMS, first=1000))
-        pid = store.create_project(
-            s, actor="admin", name="busy", system_names=["fast", "slow"], annotators_per_item=N_WRITERS
-        )["id"]
+        pid, names = _crowd(s, tmp_path, "writer", N_ITEMS, N_WRITERS, first=1000)
         for n in names:
             assert store.assign(s, actor="admin", project_id=pid, user=n, n=N_ITEMS) == N_ITEMS
     return pid, names
@@ -116,15 +123,8 @@ def _annotate_queue(url: str, project_id: int, user: str) -> None:
 def test_queue_never_gives_an_item_more_judges_than_the_project_asks(factory, db_url, tmp_path):
     """20 processes take items and judge them at once (the PostgreSQL run failed this before items were claimed
     under FOR UPDATE SKIP LOCKED: 4-20 judges on some items, none on others)."""
-    names = [f"queue{i:02d}" for i in range(N_WRITERS)]
-    password_hash = PasswordHasher().hash("writer-password")
     with factory.begin() as s:
-        s.add_all(User(name=n, role="annotator", password_hash=password_hash) for n in names)
-        for system in ("fast", "slow"):
-            store.import_run(s, actor="admin", run_dir=write_run(tmp_path / system, system, QUEUE_ITEMS, first=500))
-        project_id = store.create_project(
-            s, actor="admin", name="queue", system_names=["fast", "slow"], annotators_per_item=JUDGES
-        )["id"]
+        project_id, names = _crowd(s, tmp_path, "queue", QUEUE_ITEMS, JUDGES, first=500)
     factory.kw["bind"].dispose()
     ctx = multiprocessing.get_context("fork")
     processes = [ctx.Process(target=_annotate_queue, args=(db_url, project_id, n)) for n in names]

@@ -2,6 +2,7 @@
 
 import pandas as pd
 import pytest
+from dbkit import judge, new_project
 
 from db import store
 from db.errors import StoreError
@@ -12,31 +13,11 @@ RATINGS = {"consistency_a": 5, "consistency_b": 1}
 @pytest.fixture
 def judged(factory) -> int:
     """A project over sys_a/sys_b with 3 judges per item; item 1: A,A,B; item 2: tie,tie,A; item 3: both_bad x3."""
-    with factory.begin() as s:
-        pid = store.create_project(
-            s,
-            actor="admin",
-            name="p",
-            system_names=["sys_a", "sys_b"],
-            annotators_per_item=3,
-            n_items=3,
-            gold_items={"d-0": "sys_a"},
-            seed=0,
-        )["id"]
+    pid = new_project(factory, "p", annotators_per_item=3, n_items=3, gold_items={"d-0": "sys_a"}, seed=0)
     plan = {"alice": ["A", "tie", "both_bad"], "bob": ["A", "tie", "both_bad"], "carol": ["B", "A", "both_bad"]}
     for user, prefs in plan.items():
         for i, pref in enumerate(prefs):
-            with factory.begin() as s:
-                item = store.next_item(s, actor=user, project_id=pid)
-                store.record_judgement(
-                    s,
-                    actor=user,
-                    item_id=item["item_id"],
-                    preference=pref,
-                    persona_used_a=1 if user != "carol" else 0,
-                    seconds=10 + i,
-                    **RATINGS,
-                )
+            judge(factory, user, pid, pref, persona_used_a=1 if user != "carol" else 0, seconds=10 + i, **RATINGS)
     return pid
 
 
