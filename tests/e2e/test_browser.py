@@ -151,6 +151,16 @@ def _item_caption(page):
     return page.get_by_test_id("stCaptionContainer").filter(has_text="Item ").first
 
 
+def _open_annotate(browser, base: str, name: str):
+    """Log in as the demo annotator `name` and open Annotate by its link (a reload would start a new, logged-out
+    session); once the panel is drawn, returns the page, the item caption and the caption's text."""
+    page = _login(browser, base, name, "annotator-demo")
+    page.get_by_role("link", name="Annotate", exact=True).click()
+    caption = _item_caption(page)
+    playwright_api.expect(page.get_by_role("button", name=re.compile("^Undo last"))).to_be_visible()
+    return page, caption, caption.inner_text()
+
+
 WATCH = """old => {
   window.__t0 = null; window.__t1 = null;
   document.addEventListener('keydown', e => { if (e.key === 'Enter' && window.__t0 === null)
@@ -231,12 +241,8 @@ def test_keys_never_store_or_skip_what_was_not_chosen(server, browser):
     """The issue's repro: Enter without a choice, a rating changed with the arrow keys, then Tab / arrows / Space /
     Enter wherever focus lands; and a choice made, Tab to Skip, Enter. Only what the listed keys say may happen."""
     base, db_url = server
-    page = _login(browser, base, "alice", "annotator-demo")
-    page.get_by_role("link", name="Annotate", exact=True).click()
+    page, caption, shown = _open_annotate(browser, base, "alice")
     expect = playwright_api.expect
-    caption = _item_caption(page)
-    expect(page.get_by_role("button", name=re.compile("^Undo last"))).to_be_visible()
-    shown = caption.inner_text()
     before, statuses = _alice_current(db_url), _alice_statuses(db_url)
     page.keyboard.press("Enter")
     expect(page.get_by_text("Choose A, B, tie or both bad first").first).to_be_visible()
@@ -275,12 +281,8 @@ def test_every_answer_has_a_key_and_nothing_is_prefilled(server, browser):
     """Reply A's answers on plain keys, reply B's on Shift + the same key (as the page lists them); what is stored
     is exactly what was keyed, mapped from the shown sides to the item's, and the rest stays NULL."""
     base, db_url = server
-    page = _login(browser, base, "bob", "annotator-demo")
-    page.get_by_role("link", name="Annotate", exact=True).click()
+    page, caption, shown = _open_annotate(browser, base, "bob")
     expect = playwright_api.expect
-    caption = _item_caption(page)
-    expect(page.get_by_role("button", name=re.compile("^Undo last"))).to_be_visible()
-    shown = caption.inner_text()
     item_id = int(shown.split()[1])
     expect(page.get_by_text("Your choice: none yet")).to_be_visible()
     # consistency A = 4 (F), B = 2 (Shift+S); persona A: none (Z), B: sentence 1 (Shift+X); B contradicts (Shift+Q)
