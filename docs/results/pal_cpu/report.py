@@ -75,7 +75,9 @@ def main() -> None:
         metrics = c / name / "metrics.json"
         if metrics.is_file():
             shutil.copyfile(metrics, out / f"{name}.trainer_metrics.json")
-            summary["training"][name] = {k: v for k, v in json.loads(metrics.read_text()).items() if k != "log_history"}
+            summary["training"][name] = {
+                k: v for k, v in json.loads(metrics.read_text()).items() if k != "log_history"
+            }
     for extra in ("timings.tsv",):
         if (c / extra).is_file():
             shutil.copyfile(c / extra, out / extra)
