@@ -24,8 +24,8 @@ replies. At inference it runs Select-then-Generate: it first names the persona s
     pal evaluate --model pal-smollm2-135m --system select_then_generate --selector lm --data FILE
 
 ## Data
-- Training: the first 2,000 turns ({n_rows} select + generate rows) of the RCDG PersonaChat **train** sample (`rcdg/per|src|tgt-train`, one
-  utterance of history), persona labels by PAL Studio's consistency classifier (MiniLM cross-encoder trained on DNLI
+- Training: the first 2,000 turns ({n_rows} select + generate rows) of the RCDG PersonaChat **train** sample
+  (`rcdg/per|src|tgt-train`, one utterance of history), persona labels by PAL Studio's consistency classifier (MiniLM cross-encoder trained on DNLI
   train + silver PersonaChat-train pairs; DNLI dev accuracy {cons_acc}), entail threshold 0.9.
 - Stage-2 pairs: {n_pairs} (chosen = gold reply with the gold-sentence prompt, rejected = the stage-1 model's greedy
   persona-free reply).
@@ -69,6 +69,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     save_file(tensors, args.out / "adapter_model.safetensors", metadata={"format": "pt"})
     (args.out / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (args.out / "adapter_model.safetensors").chmod(0o644)  # package data: readable by every user
     size = (args.out / "adapter_model.safetensors").stat().st_size
     if size > MAX_BYTES:
         sys.exit(f"error: {args.out}: expected an adapter of at most 8 MB, got {size / 2**20:.1f} MB")
