@@ -3,6 +3,7 @@
 #
 #   bash docs/results/pal_cpu/run.sh            # from the repository root; run it again after a stop: finished
 #                                               # steps are skipped, training resumes from its last complete checkpoint
+#   bash docs/results/pal_cpu/launch.sh         # the same in the background, from a snapshot of the committed code
 #
 # The recipe below was fixed before any evaluation turn was looked at; nothing in it was tuned on validation data,
 # and the blind test inputs are only ever generated on (never scored, never used to choose anything).
