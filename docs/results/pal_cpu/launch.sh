@@ -9,6 +9,10 @@ C=${PAL_CAMPAIGN:-$HOME/.cache/pal-studio/campaign}
 SHA=$(git -C "$ROOT" rev-parse --short HEAD)
 SRC=$C/src-$SHA
 mkdir -p "$C/logs"
+if pgrep -f "docs/results/pal_cpu/run.sh" >/dev/null; then
+  echo "error: a campaign is already running (pgrep -af docs/results/pal_cpu/run.sh); stop it first" >&2
+  exit 2
+fi
 if [ ! -d "$SRC" ]; then
   rm -rf "$SRC.tmp" && mkdir -p "$SRC.tmp" && git -C "$ROOT" archive "$SHA" | tar -x -C "$SRC.tmp" && mv "$SRC.tmp" "$SRC"
 fi
