@@ -59,7 +59,10 @@ class EvalConfig(SelectConfig, GenerationConfig):
     swap_seed: int = field(default=0, metadata={"help": "Seed of the persona derangement."})
     # Where
     device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N; default cuda if available."})
-    dtype: str | None = field(default=None, metadata={"help": "float32, bfloat16 or float16; default by device."})
+    dtype: str | None = field(
+        default=None,
+        metadata={"help": "float32, bfloat16, float16, or int8 (CPU: dynamic int8 layers); default by device."},
+    )
 
     def __post_init__(self) -> None:
         if self.system not in SYSTEMS:

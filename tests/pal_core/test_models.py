@@ -153,3 +153,15 @@ def test_default_embedder_encodes_384_dimensions():
     vectors = embedder.encode(["i like tea.", "i love drinking tea."])
     assert vectors.shape == (2, 384)
     assert not embedder.training
+
+
+def test_load_lm_int8_quantizes_linear_layers_on_cpu(tiny_lm):
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    from pal_core.generate import GenerationConfig, generate_texts
+
+    model, tokenizer = load_lm(str(tiny_lm), device="cpu", dtype="int8")
+    kinds = {type(m) for m in model.modules()}
+    assert DynamicInt8Linear in kinds and torch.nn.Linear not in kinds
+    replies = generate_texts(model, tokenizer, ["i like tea ."], GenerationConfig(max_new_tokens=4))
+    assert len(replies) == 1 and isinstance(replies[0], str)
