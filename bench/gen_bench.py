@@ -44,8 +44,9 @@ def build_prompts(tokenizer, data: str | None, n: int) -> list[str]:
     return texts
 
 
-def tiny_model(device: str):
-    """A random 2-layer Llama with the default LM's tokenizer (real prompt lengths, a few MB of weights)."""
+def save_tiny_llama(folder: Path) -> Path:
+    """Save a random 2-layer Llama with the default LM's tokenizer (real prompt lengths, a few MB of weights) as a
+    checkpoint folder."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(models.resolve_lm_path(None), local_files_only=True)
@@ -55,10 +56,15 @@ def tiny_model(device: str):
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)  # fmt: skip
     torch.manual_seed(0)
-    with tempfile.TemporaryDirectory() as tmp:  # save + reload: the same code path as a real checkpoint
-        LlamaForCausalLM(config).save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        return models.load_lm(tmp, device=device, dtype="float32")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return Path(folder)
+
+
+def tiny_model(device: str):
+    """The tiny random Llama, saved and reloaded: the same code path as a real checkpoint."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return models.load_lm(str(save_tiny_llama(Path(tmp))), device=device, dtype="float32")
 
 
 @torch.inference_mode()

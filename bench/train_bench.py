@@ -24,6 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from gen_bench import save_tiny_llama  # noqa: E402
 from roofline import ModelShape, forward_flops, load_average, matmul_peaks  # noqa: E402
 
 from pal_core import models, train  # noqa: E402
@@ -55,19 +56,6 @@ def train_flops(shape: ModelShape, lengths: list[tuple[int, int]], passes: int) 
     return passes * sum(forward_flops(shape, n, logits=target) for n, target in lengths)
 
 
-def tiny_base(folder: Path) -> str:
-    """A random 2-layer Llama with the default LM's tokenizer, saved as a checkpoint."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tokenizer = AutoTokenizer.from_pretrained(models.resolve_lm_path(None), local_files_only=True)
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id)  # fmt: skip
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 def run_sft(base: str, data: Path, out: Path, steps: int, pal_fields: dict, trainer_fields: dict) -> float:
     cfg = train.PalSftConfig(model=base, train_file=str(data), merge_lora=False, **pal_fields)
     args = train.make_sft_args(output_dir=str(out), max_steps=steps, **COMMON, **trainer_fields)
@@ -90,7 +78,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        base = tiny_base(tmp / "tiny") if args.tiny else str(models.resolve_lm_path(args.model))
+        base = str(save_tiny_llama(tmp / "tiny")) if args.tiny else str(models.resolve_lm_path(args.model))
         tokenizer = AutoTokenizer.from_pretrained(base)
         shape = ModelShape.of(AutoConfig.from_pretrained(base))
         n_rows = 8 * args.steps
