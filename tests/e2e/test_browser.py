@@ -381,6 +381,16 @@ def test_sidebar_lists_only_the_pages_a_role_may_open(server, browser):
         page.close()
 
 
+def _upload(page, path):
+    """Give the first file box a file and wait until it is uploaded, not merely listed.
+
+    The chip shows the name at once; its button reads "Cancel upload of …" while the bytes travel and
+    "Remove …" once the server has them. Clicking a button before that runs the page without the file.
+    """
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(path))
+    playwright_api.expect(page.get_by_role("button", name=f"Remove {path.name}")).to_be_visible()
+
+
 def test_upload_reports_file_and_line(server, browser, tmp_path):
     base, db_url = server
     page = _login(browser, base, "admin", "admin-demo")
@@ -389,9 +399,7 @@ def test_upload_reports_file_and_line(server, browser, tmp_path):
     page.get_by_role("tab", name="Runs and data").click()
     junk = tmp_path / "junk.jsonl"
     junk.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff binary")
-    uploader = page.get_by_test_id("stFileUploaderDropzoneInput").first
-    uploader.set_input_files(str(junk))
-    expect(page.get_by_text("junk.jsonl", exact=True)).to_be_visible()
+    _upload(page, junk)
     page.get_by_test_id("stTextInput").filter(has_text="System name (empty: the config's)").locator("input").fill("x")
     page.get_by_role("button", name="Check and import").click()
     expect(page.get_by_text(re.compile(r"^junk\.jsonl:1: expected"))).to_be_visible()
@@ -399,8 +407,7 @@ def test_upload_reports_file_and_line(server, browser, tmp_path):
         assert "x" not in {s["name"] for s in store.list_systems(session, actor="admin")}
     good = tmp_path / "outputs.jsonl"
     good.write_bytes((data.demo_runs_dir() / "pal" / "outputs.jsonl").read_bytes())
-    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(good))
-    expect(page.get_by_text("outputs.jsonl", exact=True)).to_be_visible()
+    _upload(page, good)
     page.get_by_test_id("stTextInput").filter(has_text="System name (empty: the config's)").locator("input").fill("up")
     page.get_by_role("button", name="Check and import").click()
     expect(page.get_by_text("Imported outputs.jsonl as a new system.")).to_be_visible()
