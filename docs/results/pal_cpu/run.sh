@@ -91,16 +91,50 @@ step stage2 "$C/pal/metrics.json" $PAL train dpo --model "$C/stage1" --train_fil
   --num_train_epochs 1 --beta 0.1 --max_length 384 --logging_steps 5 --save_steps 10 --save_total_limit 2 \
   --seed 0 --disable_tqdm true --resume true
 
-# 5. The persona-in-prompt SFT baseline, same turns and budget.
-step sft_baseline "$C/sft_baseline/metrics.json" $PAL train sft --train_file "$TRAIN" --tasks full_persona \
-  --output_dir "$C/sft_baseline" --num_train_epochs 2 $LORA $OPT
-
-# 6. Evaluation on the first 1,000 validation turns.
+# Steps 5-11 are ordered so that a campaign stopped part-way has the most telling results first: full PAL's own
+# figures, then the SFT baseline it is compared with, the blind outputs, and the remaining rows of the table.
 EV="--data $D/pal_format/valid_output.json.gz --limit $N_EVAL --max_new_tokens 32 --batch_size 32 --device cpu
   --consistency_model $CONS"
 ev() { local name=$1; shift; step "eval_$name" "$C/runs/$name/metrics.json" $PAL evaluate --output_dir "$C/runs/$name" $EV "$@"; }
+BL="--data $D/blind/personachat_test_inputs.jsonl.gz --limit $N_EVAL --max_new_tokens 32 --batch_size 32 --device cpu"
+blind() { local name=$1; shift; step "blind_$name" "$C/blind/$name/config.json" $PAL generate --output_dir "$C/blind/$name" $BL "$@"; }
+# What lands in the repository: metrics, tables, blind outputs, the adapter with its card. Cheap; rerun whenever
+# new results exist, so the work tree always holds what the campaign has so far.
+report() {
+  python "$HERE/report.py" --campaign "$C" --out "$ROOT/docs/results/pal_cpu" --blind-out "$ROOT/docs/results/blind" \
+    && python "$HERE/ship.py" --adapter "$C/pal" --summary "$ROOT/docs/results/pal_cpu/summary.json" \
+      --out "$ROOT/pal_core/demo/pal-smollm2-135m"
+}
+# The demo project's runs, made by real systems on the demo dialogues (folder name = system name in the demo).
+# Run from the work tree, so `pal-smollm2-135m` is the adapter report() shipped there.
+DEMO="--data $ROOT/pal_core/demo/examples.jsonl --max_new_tokens 32 --batch_size 32 --device cpu --consistency_model $CONS"
+demo() {
+  local name=$1; shift
+  step "demo_$name" "$C/demo_done/$name" bash -c "cd '$ROOT' && PYTHONPATH='$ROOT' python -m pal_core.cli evaluate \
+    --output_dir pal_core/demo/runs/$name $DEMO $* && mkdir -p '$C/demo_done' && touch '$C/demo_done/$name'"
+}
+
+# 5. Full PAL on the first 1,000 validation turns; ship its adapter; the demo runs that need no baseline.
 ev pal_stg --system select_then_generate --selector lm --model "$C/pal"
+report
+demo persona_free --system persona_free
+demo full_persona --system full_persona
+demo pal --system select_then_generate --selector lm --model pal-smollm2-135m
+
+# 6. The persona-in-prompt SFT baseline, same turns and budget, and its evaluation.
+step sft_baseline "$C/sft_baseline/metrics.json" $PAL train sft --train_file "$TRAIN" --tasks full_persona \
+  --output_dir "$C/sft_baseline" --num_train_epochs 2 $LORA $OPT
 ev sft_full_persona --system full_persona --model "$C/sft_baseline"
+demo sft --system full_persona --model "$C/sft_baseline"
+report
+
+# 7. Blind test outputs: generated only, never scored.
+blind sft --system full_persona --model "$C/sft_baseline"
+blind stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
+blind pal_stg --system select_then_generate --selector lm --model "$C/pal"
+report
+
+# 8. The rest of the table (evaluation on the same 1,000 validation turns).
 ev stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
 ev pal_gold_persona --system gold_persona --model "$C/pal"
 ev persona_free --system persona_free
@@ -109,28 +143,4 @@ ev pal_embedding --system select_then_generate --selector embedding --model "$C/
 ev pal_nli --system select_then_generate --selector nli --model "$C/pal"
 ev sft_swapped --system full_persona --model "$C/sft_baseline" --swap_persona true
 ev pal_swapped --system select_then_generate --selector lm --model "$C/pal" --swap_persona true
-
-# 7. Blind test outputs: generated only, never scored.
-BL="--data $D/blind/personachat_test_inputs.jsonl.gz --limit $N_EVAL --max_new_tokens 32 --batch_size 32 --device cpu"
-blind() { local name=$1; shift; step "blind_$name" "$C/blind/$name/config.json" $PAL generate --output_dir "$C/blind/$name" $BL "$@"; }
-blind sft --system full_persona --model "$C/sft_baseline"
-blind stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
-blind pal_stg --system select_then_generate --selector lm --model "$C/pal"
-
-# 8. What lands in the repository: metrics, tables, blind outputs, the adapter with its card.
-python "$HERE/report.py" --campaign "$C" --out "$ROOT/docs/results/pal_cpu" --blind-out "$ROOT/docs/results/blind"
-python "$HERE/ship.py" --adapter "$C/pal" --summary "$ROOT/docs/results/pal_cpu/summary.json" \
-  --out "$ROOT/pal_core/demo/pal-smollm2-135m"
-
-# 9. The demo project's runs, made by real systems on the demo dialogues (folder name = system name in the demo).
-DEMO="--data $ROOT/pal_core/demo/examples.jsonl --max_new_tokens 32 --batch_size 32 --device cpu --consistency_model $CONS"
-# Run from the work tree, so `pal-smollm2-135m` is the adapter step 8 just shipped there.
-demo() {
-  local name=$1; shift
-  step "demo_$name" "$C/demo_done/$name" bash -c "cd '$ROOT' && PYTHONPATH='$ROOT' python -m pal_core.cli evaluate \
-    --output_dir pal_core/demo/runs/$name $DEMO $* && mkdir -p '$C/demo_done' && touch '$C/demo_done/$name'"
-}
-demo persona_free --system persona_free
-demo full_persona --system full_persona
-demo sft --system full_persona --model "$C/sft_baseline"
-demo pal --system select_then_generate --selector lm --model pal-smollm2-135m
+report
