@@ -29,14 +29,21 @@ RUNS = {
     "full_persona": "untrained, whole persona in the prompt",
     "sft_full_persona": "SFT baseline (persona in prompt, same turns and budget)",
     "stage1_stg": "stage 1 (mixture SFT), Select-then-Generate",
-    "pal_stg": "**full PAL** (stage 1 + DPO), Select-then-Generate",
+    "pal_stg": "PAL recipe v1 (stage 1 + plain DPO), Select-then-Generate: collapsed",
+    "pal_v2_stg": "**full PAL** (stage 1 + DPO with SFT term), Select-then-Generate",
     "pal_gold_persona": "PAL generator with the gold sentence (oracle)",
     "pal_embedding": "PAL generator, embedding selector (MiniLM cosine, none below 0.35)",
     "pal_nli": "PAL generator, NLI selector (our classifier, none below 0.5)",
     "sft_swapped": "SFT baseline, persona swapped",
     "pal_swapped": "full PAL, persona swapped",
 }
-TRAINERS = {"stage1": "stage 1 mixture SFT", "sft_baseline": "SFT baseline", "pal": "stage 2 DPO"}
+TRAINERS = {
+    "stage1": "stage 1 mixture SFT",
+    "sft_baseline": "SFT baseline",
+    "pal": "stage 2 DPO, recipe v1",
+    "pal_v2": "stage 2 DPO + SFT term, recipe v2 (shipped)",
+}
+PAL = "pal_v2_stg"  # the full PAL row compared with SFT
 BLIND = ("sft", "stage1_stg", "pal_stg")
 
 
@@ -94,9 +101,9 @@ def main() -> None:
         rows_of[name] = read_rows(run)
         summary["runs"][name] = {**json.loads((run / "metrics.json").read_text()), **selection_split(rows_of[name])}
 
-    if "pal_stg" in rows_of and "sft_full_persona" in rows_of:
+    if PAL in rows_of and "sft_full_persona" in rows_of:
         judge = ConsistencyModel.load(str(c / "consistency"))
-        pal, sft = response_c_scores(judge, rows_of["pal_stg"]), response_c_scores(judge, rows_of["sft_full_persona"])
+        pal, sft = response_c_scores(judge, rows_of[PAL]), response_c_scores(judge, rows_of["sft_full_persona"])
         summary["pal_vs_sft_c_score"] = {
             "bootstrap": paired_bootstrap(pal, sft, n_resamples=10_000, seed=0),
             "sign_test": sign_test(pal, sft),

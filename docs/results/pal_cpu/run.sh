@@ -16,7 +16,8 @@
 #              row per turn = as many rows and steps as the mixture's 1 epoch over two rows per turn
 #   rejected   the stage-1 model's own greedy persona-free reply (history only) on the same turns, 32 new tokens
 #   stage 2    sigmoid DPO (beta 0.1) on the first 1,200 pairs, training the stage-1 adapter on against a frozen
-#              copy of it as the reference, lr 5e-5, batch 8, 1 epoch
+#              copy of it as the reference, lr 5e-5, batch 8, 1 epoch; v2 (shipped) adds an SFT term on the
+#              chosen reply (v1 without it collapsed, see step 4)
 #   evaluate   the first 1,000 ConvAI2 validation turns (PAL format), greedy, 32 new tokens, batch 32, fp32 CPU
 #
 # Intermediate artefacts (classifier, labelled data, checkpoints, pairs, run directories) live in $PAL_CAMPAIGN
@@ -85,14 +86,7 @@ rejected() {
 }
 step rejected "$C/data/pairs.jsonl" rejected
 
-# 4. Stage 2: DPO on the stage-1 adapter.
-step stage2 "$C/pal/metrics.json" $PAL train dpo --model "$C/stage1" --train_file "$C/data/pairs.jsonl" \
-  --limit $N_PAIRS --output_dir "$C/pal" --merge_lora false --learning_rate 5e-5 --per_device_train_batch_size 8 \
-  --num_train_epochs 1 --beta 0.1 --max_length 384 --logging_steps 5 --save_steps 10 --save_total_limit 2 \
-  --seed 0 --disable_tqdm true --resume true
-
-# Steps 5-11 are ordered so that a campaign stopped part-way has the most telling results first: full PAL's own
-# figures, then the SFT baseline it is compared with, the blind outputs, and the remaining rows of the table.
+# Helpers for steps 4-8.
 EV="--data $D/pal_format/valid_output.json.gz --limit $N_EVAL --max_new_tokens 32 --batch_size 32 --device cpu
   --consistency_model $CONS"
 ev() { local name=$1; shift; step "eval_$name" "$C/runs/$name/metrics.json" $PAL evaluate --output_dir "$C/runs/$name" $EV "$@"; }
@@ -102,8 +96,8 @@ blind() { local name=$1; shift; step "blind_$name" "$C/blind/$name/config.json" 
 # new results exist, so the work tree always holds what the campaign has so far.
 report() {
   python "$HERE/report.py" --campaign "$C" --out "$ROOT/docs/results/pal_cpu" --blind-out "$ROOT/docs/results/blind" \
-    && python "$HERE/ship.py" --adapter "$C/pal" --summary "$ROOT/docs/results/pal_cpu/summary.json" \
-      --out "$ROOT/pal_core/demo/pal-smollm2-135m"
+    && { [ ! -e "$C/pal_v2/metrics.json" ] || python "$HERE/ship.py" --adapter "$C/pal_v2" \
+      --summary "$ROOT/docs/results/pal_cpu/summary.json" --out "$ROOT/pal_core/demo/pal-smollm2-135m"; }
 }
 # The demo project's runs, made by real systems on the demo dialogues (folder name = system name in the demo).
 # Run from the work tree, so `pal-smollm2-135m` is the adapter report() shipped there.
@@ -113,9 +107,27 @@ demo() {
   step "demo_$name" "$C/demo_done/$name" bash -c "cd '$ROOT' && PYTHONPATH='$ROOT' python -m pal_core.cli evaluate \
     --output_dir pal_core/demo/runs/$name $DEMO $* && mkdir -p '$C/demo_done' && touch '$C/demo_done/$name'"
 }
+DPO="--train_file $C/data/pairs.jsonl --limit $N_PAIRS --merge_lora false --learning_rate 5e-5
+  --per_device_train_batch_size 8 --num_train_epochs 1 --beta 0.1 --max_length 384 --logging_steps 5 --save_steps 10
+  --save_total_limit 2 --seed 0 --disable_tqdm true --resume true"
+
+# 4. Stage 2, recipe v1 (the first run, kept for the record): plain sigmoid DPO on the stage-1 adapter. On the
+# validation turns (and on the train-derived dev turns, see docs/results.md) it collapsed: the log-probability of the
+# chosen replies fell 12 nats while the rejected (the model's own greedy replies) fell 38, greedy decoding turned
+# repetitive (Distinct-2 0.15) and the selector never chose "none".
+step stage2 "$C/pal/metrics.json" $PAL train dpo --model "$C/stage1" --output_dir "$C/pal" $DPO
+ev pal_stg --system select_then_generate --selector lm --model "$C/pal"
+
+# 4b. Stage 2, recipe v2 (the shipped PAL): the same DPO plus an SFT (negative log-likelihood) term on the chosen
+# reply, weight 1 (TRL loss_type sigmoid + sft, as in RPO), the standard remedy for that collapse; nothing else
+# changed and nothing was swept.
+step stage2_v2 "$C/pal_v2/metrics.json" $PAL train dpo --model "$C/stage1" --output_dir "$C/pal_v2" $DPO \
+  --loss_type sigmoid sft --loss_weights 1.0 1.0
 
 # 5. Full PAL on the first 1,000 validation turns; ship its adapter; the demo runs that need no baseline.
-ev pal_stg --system select_then_generate --selector lm --model "$C/pal"
+# Steps 5-8 are ordered so that a campaign stopped part-way has the most telling results first: full PAL's own
+# figures, then the SFT baseline it is compared with, the blind outputs, and the remaining rows of the table.
+ev pal_v2_stg --system select_then_generate --selector lm --model "$C/pal_v2"
 report
 demo persona_free --system persona_free
 demo full_persona --system full_persona
@@ -131,16 +143,16 @@ report
 # 7. Blind test outputs: generated only, never scored.
 blind sft --system full_persona --model "$C/sft_baseline"
 blind stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
-blind pal_stg --system select_then_generate --selector lm --model "$C/pal"
+blind pal_stg --system select_then_generate --selector lm --model "$C/pal_v2"
 report
 
 # 8. The rest of the table (evaluation on the same 1,000 validation turns).
 ev stage1_stg --system select_then_generate --selector lm --model "$C/stage1"
-ev pal_gold_persona --system gold_persona --model "$C/pal"
+ev pal_gold_persona --system gold_persona --model "$C/pal_v2"
 ev persona_free --system persona_free
 ev full_persona --system full_persona
-ev pal_embedding --system select_then_generate --selector embedding --model "$C/pal"
-ev pal_nli --system select_then_generate --selector nli --model "$C/pal"
+ev pal_embedding --system select_then_generate --selector embedding --model "$C/pal_v2"
+ev pal_nli --system select_then_generate --selector nli --model "$C/pal_v2"
 ev sft_swapped --system full_persona --model "$C/sft_baseline" --swap_persona true
-ev pal_swapped --system select_then_generate --selector lm --model "$C/pal" --swap_persona true
+ev pal_swapped --system select_then_generate --selector lm --model "$C/pal_v2" --swap_persona true
 report

@@ -18,7 +18,7 @@ CARD = """# pal-smollm2-135m
 
 A LoRA adapter for SmolLM2-135M-Instruct (the offline default LM of PAL Studio) trained with PAL (Persona-Aware
 Alignment): stage-1 mixture SFT (select + generate tasks), then stage-2 DPO against the same model's persona-free
-replies. At inference it runs Select-then-Generate: it first names the persona sentence the reply should use (or
+replies, with an SFT term on the chosen reply. At inference it runs Select-then-Generate: it first names the persona sentence the reply should use (or
 "No persona sentence."), then replies with it. Loaded offline by name:
 
     pal evaluate --model pal-smollm2-135m --system select_then_generate --selector lm --data FILE
@@ -33,8 +33,9 @@ replies. At inference it runs Select-then-Generate: it first names the persona s
 
 ## Recipe (fixed before evaluation)
 - LoRA r 16, alpha 32, dropout 0.05 on q/k/v/o projections; stage 1: lr 2e-4 cosine, 10 warm-up steps, batch 8 x 2,
-  1 epoch, length-grouped batches; stage 2: sigmoid DPO beta 0.1, lr 5e-5, batch 8, 1 epoch, the stage-1 adapter
-  trained on against a frozen copy of itself as the reference. CPU (2 cores), fp32; weights stored in fp16.
+  1 epoch, length-grouped batches; stage 2: sigmoid DPO beta 0.1 plus an SFT (negative log-likelihood) term on the
+  chosen reply with weight 1, lr 5e-5, batch 8, 1 epoch, the stage-1 adapter trained on against a frozen copy of
+  itself as the reference. (Plain DPO without the SFT term collapsed into repetitive replies: docs/results.md.) CPU (2 cores), fp32; weights stored in fp16.
 - Command: `bash docs/results/pal_cpu/run.sh` (every step, resumable).
 
 ## Results: first 1,000 ConvAI2 validation turns (greedy, 32 new tokens)
@@ -77,12 +78,12 @@ def main() -> None:
     summary = json.loads(args.summary.read_text())
     training = summary.get("training", {})
     table = (args.table or args.summary.parent / "table.md").read_text().strip()
-    seconds = sum((training.get(k) or {}).get("train_runtime_s") or 0 for k in ("stage1", "pal"))
+    seconds = sum((training.get(k) or {}).get("train_runtime_s") or 0 for k in ("stage1", "pal_v2"))
     cons = args.summary.parent / "consistency.metrics.json"
     cons_acc = json.loads(cons.read_text()).get("dev", {}).get("accuracy") if cons.is_file() else None
     card = CARD.format(
         n_rows=(training.get("stage1") or {}).get("n_train_records", "?"),
-        n_pairs=(training.get("pal") or {}).get("n_train_records", "?"),
+        n_pairs=(training.get("pal_v2") or {}).get("n_train_records", "?"),
         cons_acc=f"{cons_acc:.4f}" if cons_acc else "see docs/consistency.md",
         table=table,
         hours=f"{seconds / 3600:.1f}",
