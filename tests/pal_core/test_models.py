@@ -165,3 +165,28 @@ def test_load_lm_int8_quantizes_linear_layers_on_cpu(tiny_lm):
     assert DynamicInt8Linear in kinds and torch.nn.Linear not in kinds
     replies = generate_texts(model, tokenizer, ["i like tea ."], GenerationConfig(max_new_tokens=4))
     assert len(replies) == 1 and isinstance(replies[0], str)
+
+
+def test_shipped_pal_adapter_is_a_small_fp16_lora_over_the_default_lm():
+    from safetensors import safe_open
+
+    folder = models.PACKAGED_LMS["pal-smollm2-135m"]
+    assert models.packaged_lm_available("pal-smollm2-135m")
+    assert models.adapter_base(folder) == DEFAULT_LM
+    weights = folder / "adapter_model.safetensors"
+    assert weights.stat().st_size <= 8 * 1024 * 1024
+    with safe_open(str(weights), framework="pt") as f:
+        names = list(f.keys())
+        assert names and all("lora_" in n for n in names)
+        assert {f.get_tensor(n).dtype for n in names} == {torch.float16}
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "| system |" in card and "docs/results/pal_cpu/run.sh" in card  # recipe command and measured table
+
+
+@needs_smollm2
+def test_shipped_pal_adapter_loads_by_name_on_the_default_base():
+    model, tokenizer = load_lm("pal-smollm2-135m", device="cpu")
+    base, _ = load_lm(device="cpu")
+    assert type(model).__name__ == "LlamaForCausalLM" and len(tokenizer) == 49152
+    trained = model.model.layers[0].self_attn.q_proj.weight
+    assert not torch.equal(trained, base.model.layers[0].self_attn.q_proj.weight)  # the LoRA delta is in

@@ -113,7 +113,7 @@ DPO="--train_file $C/data/pairs.jsonl --limit $N_PAIRS --merge_lora false --lear
 
 # 4. Stage 2, recipe v1 (the first run, kept for the record): plain sigmoid DPO on the stage-1 adapter. On the
 # validation turns (and on the train-derived dev turns, see docs/results.md) it collapsed: the log-probability of the
-# chosen replies fell 12 nats while the rejected (the model's own greedy replies) fell 38, greedy decoding turned
+# chosen replies fell 13 nats while the rejected (the model's own greedy replies) fell 47, greedy decoding turned
 # repetitive (Distinct-2 0.15) and the selector never chose "none".
 step stage2 "$C/pal/metrics.json" $PAL train dpo --model "$C/stage1" --output_dir "$C/pal" $DPO
 ev pal_stg --system select_then_generate --selector lm --model "$C/pal"
