@@ -127,7 +127,9 @@ def seed_demo(session: Session, *, runs_dir: Path) -> dict:
         seed=0,
     )
     n = 0
-    for annotator, flip_at in (("alice", None), ("bob", 2)):  # bob disagrees once, so adjudication has work
+    # bob disagrees once (his first item from the third on whose replies are not tied), so adjudication has work
+    for annotator, flip_from in (("alice", None), ("bob", 2)):
+        flipped = False
         for i in range(JUDGEMENTS_PER_ANNOTATOR):
             item = next_item(session, actor=annotator, project_id=created["id"])
             if item is None:
@@ -135,11 +137,13 @@ def seed_demo(session: Session, *, runs_dir: Path) -> dict:
             comparison = session.get(Comparison, item["item_id"])
             persona = comparison.dialogue.persona
             a, b = (_persona_overlap(persona, r.text) for r in (comparison.response_a, comparison.response_b))
+            flip = not flipped and flip_from is not None and i >= flip_from and a != b
+            flipped = flipped or flip
             record_judgement(
                 session,
                 actor=annotator,
                 item_id=item["item_id"],
-                preference=_demo_preference(a, b, flip=i == flip_at),
+                preference=_demo_preference(a, b, flip=flip),
                 consistency_a=4 if a >= b else 3,
                 consistency_b=4 if b >= a else 3,
                 seconds=20.0 + 3 * i,

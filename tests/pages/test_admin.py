@@ -146,7 +146,7 @@ def test_admin_import_of_a_path_outside_the_roots_is_refused(db_url, workdir):
     at.button(key="admin_import").click().run()
     assert not at.exception
     assert plain(at.error[0].value).startswith("path: expected a path under ")
-    assert systems(db_url) == {"full_persona", "pal", "persona_free"}
+    assert systems(db_url) == {"full_persona", "pal", "persona_free", "sft"}
 
 
 def test_locked_database_is_retried_then_explained(db_url, monkeypatch):

@@ -13,7 +13,7 @@ def test_leaderboard_renders_every_section(db_url):
     at = page("pages/3_Leaderboard.py", "viewer", "viewer").run()
     assert not at.exception
     bt = at.dataframe[0].value
-    assert sorted(bt["system"]) == ["full_persona", "pal", "persona_free"]
+    assert sorted(bt["system"]) == ["full_persona", "pal", "persona_free", "sft"]
     assert (bt["ci_low"] <= bt["strength"]).all() and (bt["strength"] <= bt["ci_high"]).all()
     assert [h.value for h in at.header] == [
         "Bradley-Terry ranking",
@@ -24,7 +24,23 @@ def test_leaderboard_renders_every_section(db_url):
     assert "distinguishable at 95%" in captions  # the ranking explained in words
     # the demo project asks consistency (not fluency / engagingness): only that criterion gets columns
     assert list(at.dataframe[1].value.columns) == ["system", "consistency", "consistency_n"]
-    # three systems: no Spearman rho, and the page says why
+    # four demo systems: a Spearman rho per metric, over those 4
+    corr = next(d.value for d in at.dataframe if "spearman_rho" in d.value.columns)
+    assert set(corr["n_systems"]) == {4}
+
+
+def test_leaderboard_shows_no_correlation_below_four_systems(db_url):
+    with make_session_factory(db_url).begin() as session:
+        project = store.create_project(
+            session, actor="admin", name="three systems", system_names=["pal", "persona_free", "full_persona"], seed=0
+        )
+        for _ in range(6):
+            item = store.next_item(session, actor="alice", project_id=project["id"])
+            store.record_judgement(session, actor="alice", item_id=item["item_id"], preference="A", consistency_a=4)
+    at = page("pages/3_Leaderboard.py", "viewer", "viewer").run()
+    at.selectbox(key="leaderboard_project").set_value(project["id"]).run()
+    assert not at.exception
+    captions = " ".join(plain(c.value) for c in at.caption)
     assert "needs at least 4 systems with both a human strength and the metric; this project has 3" in captions
     assert all("spearman_rho" not in d.value.columns for d in at.dataframe)
 

@@ -273,26 +273,26 @@ def test_demo_examples_and_runs_are_consistent():
     labels = [e.persona_label for e in examples]
     assert 0.3 < sum(label == (-1,) for label in labels) / len(labels) < 0.6
     assert len(group_dialogues(examples)) == 12
-    for system in ("persona_free", "full_persona", "pal"):
+    # Folder = the system's name in the demo; config = the system type that produced it (real model outputs).
+    kinds = {"persona_free": "persona_free", "full_persona": "full_persona", "sft": "full_persona",
+             "pal": "select_then_generate"}
+    assert sorted(p.name for p in demo_runs_dir().iterdir()) == sorted(kinds)
+    for system, kind in kinds.items():
         run = demo_runs_dir() / system
-        assert json.loads((run / "config.json").read_text())["system"] == system
+        assert json.loads((run / "config.json").read_text())["system"] == kind
         assert json.loads((run / "metrics.json").read_text())["n"] == len(examples)
         assert (run / "summary.md").read_text().startswith("# ")
         rows = [json.loads(line) for line in (run / "outputs.jsonl").read_text().splitlines()]
         assert [r["id"] for r in rows] == [e.id for e in examples]
         assert [r["reference"] for r in rows] == [e.response for e in examples]
         for row, example in zip(rows, examples, strict=True):
-            if system == "pal":
+            if kind == "select_then_generate":
                 assert len(row["scores"]) == len(example.persona) + 1
                 assert row["scores"].index(max(row["scores"])) == row["selected_index"] % (len(example.persona) + 1)
             else:
                 assert row["selected_index"] is None and row["scores"] is None
-    responses = [
-        json.loads(line)["response"]
-        for run in demo_runs_dir().iterdir()
-        for line in (run / "outputs.jsonl").read_text().splitlines()
-    ]
-    assert any("<b>markdown **bold**</b>" in r for r in responses)  # the UI must show this literally
+    # A partner who typed markup: the UI must show it literally wherever the history appears.
+    assert any("<b>quiet</b> things, like my **garden**" in u for e in examples for u in e.history)
 
 
 # Counts from /work/shared/data/README.md.
