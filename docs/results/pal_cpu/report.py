@@ -44,7 +44,7 @@ TRAINERS = {
     "pal_v2": "stage 2 DPO + SFT term, recipe v2 (shipped)",
 }
 PAL = "pal_v2_stg"  # the full PAL row compared with SFT
-BLIND = ("sft", "stage1_stg", "pal_stg")
+BLIND = ("sft", "stage1_stg", "pal_stg")  # blind "pal_stg" is the shipped PAL (pal_v2), see run.sh step 7
 
 
 def read_rows(run: Path) -> list[dict]:

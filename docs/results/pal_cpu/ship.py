@@ -18,24 +18,27 @@ CARD = """# pal-smollm2-135m
 
 A LoRA adapter for SmolLM2-135M-Instruct (the offline default LM of PAL Studio) trained with PAL (Persona-Aware
 Alignment): stage-1 mixture SFT (select + generate tasks), then stage-2 DPO against the same model's persona-free
-replies, with an SFT term on the chosen reply. At inference it runs Select-then-Generate: it first names the persona sentence the reply should use (or
-"No persona sentence."), then replies with it. Loaded offline by name:
+replies, with an SFT term on the chosen reply. At inference it runs Select-then-Generate: it first names the
+persona sentence the reply should use (or "No persona sentence."), then replies with it. Loaded offline by name:
 
     pal evaluate --model pal-smollm2-135m --system select_then_generate --selector lm --data FILE
 
 ## Data
 - Training: the first 2,000 turns ({n_rows} select + generate rows) of the RCDG PersonaChat **train** sample
-  (`rcdg/per|src|tgt-train`, one utterance of history), persona labels by PAL Studio's consistency classifier (MiniLM cross-encoder trained on DNLI
-  train + silver PersonaChat-train pairs; DNLI dev accuracy {cons_acc}), entail threshold 0.9.
+  (`rcdg/per|src|tgt-train`, one utterance of history), persona labels by PAL Studio's consistency classifier
+  (MiniLM cross-encoder trained on DNLI train + silver PersonaChat-train pairs; DNLI dev accuracy {cons_acc}),
+  entail threshold 0.9.
 - Stage-2 pairs: {n_pairs} (chosen = gold reply with the gold-sentence prompt, rejected = the stage-1 model's greedy
   persona-free reply).
 - No validation or test turn was used for training or for choosing any setting.
 
-## Recipe (fixed before evaluation)
+## Recipe
 - LoRA r 16, alpha 32, dropout 0.05 on q/k/v/o projections; stage 1: lr 2e-4 cosine, 10 warm-up steps, batch 8 x 2,
   1 epoch, length-grouped batches; stage 2: sigmoid DPO beta 0.1 plus an SFT (negative log-likelihood) term on the
   chosen reply with weight 1, lr 5e-5, batch 8, 1 epoch, the stage-1 adapter trained on against a frozen copy of
-  itself as the reference. (Plain DPO without the SFT term collapsed into repetitive replies: docs/results.md.) CPU (2 cores), fp32; weights stored in fp16.
+  itself as the reference. CPU (2 cores), fp32; weights stored in fp16.
+- Fixed before evaluation except the SFT term: plain DPO (recipe v1, the table's "collapsed" row) fell into
+  repetitive replies, and the SFT term was added after seeing that, run once, nothing swept (docs/results.md).
 - Command: `bash docs/results/pal_cpu/run.sh` (every step, resumable).
 
 ## Results: first 1,000 ConvAI2 validation turns (greedy, 32 new tokens)
@@ -45,9 +48,10 @@ C-score and selection accuracy are judged by the classifier above against the pu
 validation set (`pal_format/valid_output.json`). Full analysis: docs/results.md.
 
 ## Limits
-A 135M-parameter model trained for about {hours} CPU hours on 2,000 turns: replies are short and generic more often
-than a larger model's, and its persona selection is far from perfect (see the table). Intended for demos and for
-research on persona selection, not for deployment.
+A 135M-parameter model trained for about {hours} hours on a 2-core CPU on 2,000 turns: its replies often restate
+the persona sentence it chose (which lifts C-score), they vary less than the SFT baseline's, and its persona
+selection is weak (see the table and docs/results.md). Intended for demos and for research on persona selection, not
+for deployment.
 """
 
 
