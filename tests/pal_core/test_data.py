@@ -274,8 +274,12 @@ def test_demo_examples_and_runs_are_consistent():
     assert 0.3 < sum(label == (-1,) for label in labels) / len(labels) < 0.6
     assert len(group_dialogues(examples)) == 12
     # Folder = the system's name in the demo; config = the system type that produced it (real model outputs).
-    kinds = {"persona_free": "persona_free", "full_persona": "full_persona", "sft": "full_persona",
-             "pal": "select_then_generate"}
+    kinds = {
+        "persona_free": "persona_free",
+        "full_persona": "full_persona",
+        "sft": "full_persona",
+        "pal": "select_then_generate",
+    }
     assert sorted(p.name for p in demo_runs_dir().iterdir()) == sorted(kinds)
     for system, kind in kinds.items():
         run = demo_runs_dir() / system
