@@ -190,3 +190,10 @@ def test_shipped_pal_adapter_loads_by_name_on_the_default_base():
     assert type(model).__name__ == "LlamaForCausalLM" and len(tokenizer) == 49152
     trained = model.model.layers[0].self_attn.q_proj.weight
     assert not torch.equal(trained, base.model.layers[0].self_attn.q_proj.weight)  # the LoRA delta is in
+    half, _ = load_lm("pal-smollm2-135m", device="cpu", dtype="bfloat16")
+    plain, _ = load_lm(device="cpu", dtype="bfloat16")
+    assert half.dtype == half.config.dtype == torch.bfloat16  # masks are built in the weights' dtype
+    assert {n: b.dtype for n, b in half.named_buffers()} == {n: b.dtype for n, b in plain.named_buffers()}
+    assert half.model.rotary_emb.inv_freq.dtype == torch.float32  # as from_pretrained keeps it
+    # as from_pretrained leaves them: frozen weights send torch's matmul of sliced inputs down a slow path
+    assert {p.requires_grad for p in half.parameters()} == {p.requires_grad for p in plain.parameters()} == {True}
