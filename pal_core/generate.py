@@ -30,6 +30,13 @@ class GenerationConfig:
     temperature: float = field(default=0.7, metadata={"help": "Sampling temperature (do_sample only)."})
     top_p: float = field(default=0.9, metadata={"help": "Nucleus sampling mass (do_sample only)."})
     seed: int = field(default=0, metadata={"help": "Torch seed set before generating."})
+    early_exit: bool = field(
+        default=True,
+        metadata={
+            "help": "Greedy: a reply leaves the batch at its end-of-turn token or the end of its first line (the only "
+            "line kept); False runs transformers' generate to the longest reply (the reference path)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -85,29 +92,69 @@ def generate_timed(
     if not prompts_:
         return [], []
     torch.manual_seed(cfg.seed)
-    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts_]
-    order = sorted(range(len(prompts_)), key=lambda i: -lengths[i])  # similar lengths share a batch: less padding
+    prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts_]
+    order = sorted(range(len(prompts_)), key=lambda i: -len(prompt_ids[i]))  # similar lengths share a batch
     eos, kwargs = _decoding(model, tokenizer, cfg)
     texts: list[str] = [""] * len(prompts_)
     times: list[float] = [0.0] * len(prompts_)
     for start in range(0, len(order), cfg.batch_size):
         idx = order[start : start + cfg.batch_size]
         began = time.perf_counter()
-        enc = tokenizer(
-            [prompts_[i] for i in idx],
-            return_tensors="pt",
-            padding=True,
-            padding_side="left",
-            add_special_tokens=False,
-        ).to(model.device)
-        out = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], **kwargs)
-        new_tokens = out[:, enc["input_ids"].shape[1] :].tolist()
+        batch_ids, pad_id = [prompt_ids[i] for i in idx], kwargs["pad_token_id"]
+        early = cfg.early_exit and not cfg.do_sample
+        state = kvcache.run_block(model, batch_ids, pad_id) if early else None
+        if state is not None:
+            new_tokens = greedy_after(model, tokenizer, state, cfg.max_new_tokens, eos, pad_id)
+        else:  # sampling, the reference path, or a model whose cache cannot drop rows: transformers' generate
+            ids, mask = kvcache.pad(batch_ids, pad_id, left=True)
+            out = model.generate(input_ids=ids.to(model.device), attention_mask=mask.to(model.device), **kwargs)
+            new_tokens = out[:, ids.shape[1] :].tolist()
         share = (time.perf_counter() - began) / len(idx)
         for i, ids in zip(idx, new_tokens, strict=True):
             texts[i] = _clean(ids, tokenizer, eos)
             times[i] = share
         logger.debug("generated batch of %d in %.2fs", len(idx), share * len(idx))
     return texts, times
+
+
+class _LineEnds:
+    """Whether a reply's token ids already hold its whole first line (the only line `_clean` keeps): the last token
+    has a new line in it and some text stands before that new line. Per-token answers are cached."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer, self.has_newline = tokenizer, {}
+
+    def __call__(self, ids: list[int]) -> bool:
+        last = ids[-1]
+        if last not in self.has_newline:
+            self.has_newline[last] = "\n" in self.tokenizer.decode([last])
+        return self.has_newline[last] and "\n" in self.tokenizer.decode(ids, skip_special_tokens=True).lstrip()
+
+
+@torch.inference_mode()
+def greedy_after(
+    model: Any, tokenizer: Any, state: kvcache.Prefix, max_new_tokens: int, eos: set[int], pad_id: int
+) -> list[list[int]]:
+    """Greedy new tokens for every row of `state` (a prompt already run, its last logits known). A row stops at an
+    end-of-turn token, once its first line is complete, or after `max_new_tokens`, and then leaves the batch:
+    transformers' generate keeps computing finished rows until the longest one ends, and replies are one line."""
+    out: list[list[int]] = [[] for _ in range(state.ids.shape[0])]
+    active = list(range(len(out)))  # the reply each row of `state` belongs to
+    line_ends = _LineEnds(tokenizer)
+    for step in range(max_new_tokens):
+        tokens = state.last_logits.float().argmax(-1).tolist()
+        keep = []
+        for r, (reply, token) in enumerate(zip(active, tokens, strict=True)):
+            out[reply].append(token)
+            if token not in eos and not line_ends(out[reply]):
+                keep.append(r)
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(active):
+            state = kvcache.branch(state, torch.tensor(keep))
+            active, tokens = [active[r] for r in keep], [tokens[r] for r in keep]
+        state = kvcache.run_block(model, [[t] for t in tokens], pad_id, state)
+    return out
 
 
 class _StopAtNewline:
@@ -136,6 +183,13 @@ def generate_after(
     (transformers' TextIteratorStreamer, one row) the text is handed over as it is decoded and stops at a new line."""
     eos, kwargs = _decoding(model, tokenizer, cfg)
     pad_id = kwargs["pad_token_id"]
+    if cfg.early_exit and not cfg.do_sample and streamer is None:
+        state = kvcache.run_block(model, suffixes, pad_id, prefix)
+        if state is not None:
+            return [
+                _clean(ids, tokenizer, eos)
+                for ids in greedy_after(model, tokenizer, state, cfg.max_new_tokens, eos, pad_id)
+            ]
     ids, mask = kvcache.pad(suffixes, pad_id, left=True)
     input_ids = torch.cat([prefix.ids, ids], dim=1).to(model.device)
     if streamer is not None:

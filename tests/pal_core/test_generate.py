@@ -9,7 +9,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from pal_core import prompts
 from pal_core.data import Example
 from pal_core.errors import ConfigError, UnknownNameError
-from pal_core.generate import GenerationConfig, generate_texts
+from pal_core.generate import GenerationConfig, _LineEnds, generate_texts
 from pal_core.select import Selection, get_selector
 from pal_core.systems import SYSTEMS, build_prompts, get_system, run_system, select_then_generate
 
@@ -44,6 +44,74 @@ def test_generate_texts_batched_equals_one_by_one(lm):
     assert batched == single  # length sorting + left padding must not change greedy outputs or their order
     assert all(isinstance(t, str) and t == t.strip() and "\n" not in t for t in batched)
     assert any(batched)  # the random model does emit words
+
+
+class RowCounter:
+    """Counts the rows of every one-token forward call (decode steps) of a model."""
+
+    def __init__(self, model) -> None:
+        self.model, self.rows = model, 0
+
+    def _count(self, module, args, kwargs) -> None:
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if ids is not None and ids.shape[1] == 1:
+            self.rows += ids.shape[0]
+
+    def __enter__(self):
+        self.hook = self.model.register_forward_pre_hook(self._count, with_kwargs=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.hook.remove()
+
+
+def test_early_exit_equals_generate_and_drops_finished_rows(lm):
+    model, tokenizer = lm
+    texts = [_render(tokenizer, prompts.full_persona_messages(ex.persona, ex.history)) for ex in EXAMPLES]
+    texts += [_render(tokenizer, prompts.persona_free_messages(ex.history)) for ex in EXAMPLES]
+    lengths = sorted(len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts)
+    stop_at = lengths[2] + 3  # a row whose sequence reaches this many tokens ends there: the shorter half of them
+
+    def end_turn_at_length(module, args, kwargs, output):
+        reached = kwargs["attention_mask"].sum(-1) == stop_at
+        output.logits[reached, -1, tokenizer.eos_token_id] = 1e4
+        return output
+
+    hook = model.register_forward_hook(end_turn_at_length, with_kwargs=True)
+    try:
+        with RowCounter(model) as plain:
+            expected = generate_texts(model, tokenizer, texts, GenerationConfig(max_new_tokens=10, early_exit=False))
+        with RowCounter(model) as early:
+            got = generate_texts(model, tokenizer, texts, GenerationConfig(max_new_tokens=10))
+    finally:
+        hook.remove()
+    assert got == expected
+    assert plain.rows == 6 * 9  # transformers' generate: every row for every step after the prompt
+    # a row of n prompt tokens ends with its (stop_at - n + 1)-th new token, if that comes within the 10
+    ends = [stop_at - n + 1 for n in lengths if 1 <= stop_at - n + 1 <= 10]
+    assert 2 <= len(ends) <= 4
+    assert early.rows == sum(k - 1 for k in ends) + (6 - len(ends)) * 9  # a row leaves the batch once it ends
+    assert sorted(len(reply.split()) for reply in got)[: len(ends)] == sorted(k - 1 for k in ends)
+
+
+def test_a_reply_ends_with_its_first_line():
+    from transformers import AutoTokenizer
+
+    from pal_core.models import resolve_lm_path
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_lm_path(None), local_files_only=True)
+    line_ends = _LineEnds(tokenizer)
+
+    def ends_after(text: str) -> list[bool]:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        return [line_ends(ids[: n + 1]) for n in range(len(ids))]
+
+    assert not any(ends_after("I like tea, do you?"))
+    assert ends_after("I like tea.\nDo you?").index(True) == len(
+        tokenizer("I like tea.", add_special_tokens=False)["input_ids"]
+    )
+    assert not ends_after("\n\n")[-1]  # nothing before the new line yet: the reply has not started
+    assert ends_after("\nHi\n")[-1]
 
 
 def test_generate_texts_sampling_is_seeded(lm):
