@@ -32,11 +32,20 @@ def test_bench_script_prints_one_line_per_path_equal_to_its_baseline(tiny_lm, sc
     assert [row[equal_column] for row in rows] == ["1.000", "1.000"]
 
 
-def test_stg_bench_shared_prefill_equals_two_pass(tiny_lm):
+def test_stg_bench_paths_equal_two_pass_and_split_by_phase(tiny_lm):
     rows = _rows("stg_bench.py", "--model", str(tiny_lm), "--n", "6", "--batch-sizes", "3", "--device", "cpu")
-    assert [row[0] for row in rows] == ["two_pass", "shared_prefill"]
-    assert [(row[6], row[7]) for row in rows] == [("6/6", "6/6"), ("6/6", "6/6")]
-    assert all(float(row[3]) > 0 for row in rows)  # useful GFLOP/s were counted
+    paths, phases = rows[:3], rows[4:]
+    assert [row[0] for row in paths] == ["two_pass_generate", "shared_generate", "shared_early_exit"]
+    assert [(row[6], row[7]) for row in paths] == [("6/6", "6/6")] * 3
+    assert all(float(row[3]) > 0 for row in paths)  # useful GFLOP/s were counted
+    assert rows[3][:3] == ["path", "batch", "phase"]
+    assert [(row[0], row[2]) for row in phases] == [
+        (name, phase)
+        for name in ("shared_generate", "shared_early_exit")
+        for phase in ("prefill", "select", "generate")
+    ]
+    for name in ("shared_generate", "shared_early_exit"):
+        assert abs(sum(float(row[4]) for row in phases if row[0] == name) - 1) < 0.02  # the phases share the time
 
 
 def test_roofline_counts_flops_from_the_config():
