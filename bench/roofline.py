@@ -31,11 +31,20 @@ def _best_rate(fn, flop: float, repeats: int) -> float:
     return flop / best / 1e9
 
 
+def cpu_has_bf16_matmul() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (AMX tiles or AVX-512 BF16), as torch reports it."""
+    capabilities = torch.cpu.get_capabilities() if hasattr(torch.cpu, "get_capabilities") else {}
+    return bool(capabilities.get("amx_bf16") or capabilities.get("avx512_bf16"))
+
+
 def matmul_peaks(repeats: int = 5) -> dict[str, float]:
-    """GFLOP/s (GOP/s for int8) of torch matmuls here and now: fp32 square and MLP-shaped, int8 square."""
+    """GFLOP/s (GOP/s for int8) of torch matmuls here and now: fp32 and bf16 square and MLP-shaped, int8 square."""
     peaks = {}
-    for name, (m, k, n) in (("fp32_square", SQUARE), ("fp32_mlp", MLP_SHAPED)):
-        a, b = torch.randn(m, k), torch.randn(k, n)
+    shapes = [("fp32_square", SQUARE, torch.float32), ("fp32_mlp", MLP_SHAPED, torch.float32)]
+    if cpu_has_bf16_matmul():  # elsewhere bf16 is emulated: slow, and not a path anyone should take
+        shapes += [("bf16_square", SQUARE, torch.bfloat16), ("bf16_mlp", MLP_SHAPED, torch.bfloat16)]
+    for name, (m, k, n), dtype in shapes:
+        a, b = torch.randn(m, k, dtype=dtype), torch.randn(k, n, dtype=dtype)
         peaks[name] = _best_rate(lambda a=a, b=b: a @ b, 2.0 * m * k * n, repeats)
     m, k, n = SQUARE
     a8 = torch.randint(-128, 127, (m, k), dtype=torch.int8)
