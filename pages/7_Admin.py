@@ -89,7 +89,10 @@ with import_tab:
         dialogue_file = st.file_uploader(
             "ParlAI text, PAL JSON or JSONL (.gz too), checked like `pal data stats`", key="admin_upload_dialogues"
         )
-        if st.form_submit_button("Check and keep") and dialogue_file is not None:
+        submitted = st.form_submit_button("Check and keep")
+        if submitted and dialogue_file is None:
+            st.error("Choose a dialogue file first.")
+        elif submitted:
             try:
                 kept, stats = uploads.keep_uploaded_dialogues(dialogue_file.name, dialogue_file.getvalue())
             except DataFormatError as e:

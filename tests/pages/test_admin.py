@@ -109,6 +109,8 @@ def test_bad_uploaded_run_names_file_and_line_and_writes_nothing(db_url, workdir
 
 def test_uploaded_dialogue_file_is_checked_and_kept(db_url, workdir):
     at = page("pages/7_Admin.py").run()
+    at.button(key="FormSubmitter:admin_upload_data-Check and keep").click().run()  # nothing chosen: said so
+    assert [plain(e.value) for e in at.error] == ["Choose a dialogue file first."] and not at.success
     good = data.demo_examples_path().read_bytes()
     at.file_uploader(key="admin_upload_dialogues").set_value(("examples.jsonl", good, "application/octet-stream"))
     at.button(key="FormSubmitter:admin_upload_data-Check and keep").click().run()
