@@ -38,6 +38,11 @@ class GenerationConfig:
         },
     )
 
+    @property
+    def greedy_early_exit(self) -> bool:
+        """Whether replies come from `greedy_after` (greedy with early exit) rather than transformers' generate."""
+        return self.early_exit and not self.do_sample
+
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ConfigError(f"GenerationConfig.max_new_tokens: expected >= 1, got {self.max_new_tokens}")
@@ -101,8 +106,7 @@ def generate_timed(
         idx = order[start : start + cfg.batch_size]
         began = time.perf_counter()
         batch_ids, pad_id = [prompt_ids[i] for i in idx], kwargs["pad_token_id"]
-        early = cfg.early_exit and not cfg.do_sample
-        state = kvcache.run_block(model, batch_ids, pad_id) if early else None
+        state = kvcache.run_block(model, batch_ids, pad_id) if cfg.greedy_early_exit else None
         if state is not None:
             new_tokens = greedy_after(model, tokenizer, state, cfg.max_new_tokens, eos, pad_id)
         else:  # sampling, the reference path, or a model whose cache cannot drop rows: transformers' generate
@@ -183,7 +187,7 @@ def generate_after(
     (transformers' TextIteratorStreamer, one row) the text is handed over as it is decoded and stops at a new line."""
     eos, kwargs = _decoding(model, tokenizer, cfg)
     pad_id = kwargs["pad_token_id"]
-    if cfg.early_exit and not cfg.do_sample and streamer is None:
+    if cfg.greedy_early_exit and streamer is None:
         state = kvcache.run_block(model, suffixes, pad_id, prefix)
         if state is not None:
             return [

@@ -80,21 +80,16 @@ def run_block(model: Any, seqs: list[list[int]], pad_id: int, prefix: Prefix | N
     return Prefix(cache=cache, ids=all_ids, mask=full_mask, last_logits=out.logits[:, -1])
 
 
-def cache_rows(cache: Any, rows: torch.Tensor) -> Any:
-    """A new cache holding copies of the given rows of `cache` (a row may repeat)."""
-    from transformers import DynamicCache
-
-    out = DynamicCache()
-    for layer_idx, layer in enumerate(cache.layers):
-        index = rows.to(layer.keys.device)
-        out.update(layer.keys.index_select(0, index), layer.values.index_select(0, index), layer_idx)
-    return out
-
-
 def branch(prefix: Prefix, rows: torch.Tensor) -> Prefix:
     """A new Prefix holding copies of the given rows (a row may repeat: one copy per candidate)."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    for layer_idx, layer in enumerate(prefix.cache.layers):
+        index = rows.to(layer.keys.device)
+        cache.update(layer.keys.index_select(0, index), layer.values.index_select(0, index), layer_idx)
     return Prefix(
-        cache=cache_rows(prefix.cache, rows),
+        cache=cache,
         ids=prefix.ids[rows],
         mask=prefix.mask[rows],
         last_logits=prefix.last_logits[rows.to(prefix.last_logits.device)],
