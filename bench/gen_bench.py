@@ -1,5 +1,5 @@
 """Generation throughput: plain Hugging Face `model.generate` (prompts in input order, one padded batch after another)
-against the path `pal evaluate` and `pal sample-rejected` use (`pal_core.generate.generate_texts`), on the same
+against the path `pal evaluate` and `pal sample-rejected` use (`pal_core.inference.generate.generate_texts`), on the same
 rendered prompts, greedy. Prints one line per (system, batch size): responses/s, new tokens/s, peak GPU memory, the
 ratio to the baseline at that batch size, and the share of replies equal to the baseline's.
 
@@ -20,9 +20,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pal_core import models, prompts  # noqa: E402
-from pal_core.data import demo_examples_path, load_examples  # noqa: E402
-from pal_core.generate import GenerationConfig, _clean, _eos_ids, generate_texts  # noqa: E402
+from pal_core.data.loaders import demo_examples_path, load_examples  # noqa: E402
+from pal_core.inference import (
+    models,
+    prompts,  # noqa: E402
+)
+from pal_core.inference.generate import GenerationConfig, _clean, _eos_ids, generate_texts  # noqa: E402
 
 
 def bench_examples(data: str | None, n: int) -> list:

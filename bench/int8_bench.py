@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_bench import bench_model, bench_parser, build_prompts, model_label  # noqa: E402
 from roofline import load_average, matmul_peaks  # noqa: E402
 
-from pal_core.generate import GenerationConfig, generate_texts  # noqa: E402
+from pal_core.inference.generate import GenerationConfig, generate_texts  # noqa: E402
 
 
 def quantized(model):

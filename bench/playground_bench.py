@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from roofline import load_average  # noqa: E402
 
-from pal_core import models  # noqa: E402
-from pal_core.data import demo_examples_path, load_examples  # noqa: E402
-from pal_core.generate import GenerationConfig  # noqa: E402
-from pal_core.select import get_selector  # noqa: E402
-from pal_core.systems import stream_select_then_generate  # noqa: E402
+from pal_core.data.loaders import demo_examples_path, load_examples  # noqa: E402
+from pal_core.inference import models  # noqa: E402
+from pal_core.inference.generate import GenerationConfig  # noqa: E402
+from pal_core.inference.selectors import get_selector  # noqa: E402
+from pal_core.inference.systems import stream_select_then_generate  # noqa: E402
 
 
 def main() -> None:

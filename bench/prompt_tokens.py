@@ -14,8 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from transformers import AutoTokenizer  # noqa: E402
 
-from pal_core import models, prompts, systems  # noqa: E402
-from pal_core.data import demo_examples_path, load_examples  # noqa: E402
+from pal_core.data.loaders import demo_examples_path, load_examples  # noqa: E402
+from pal_core.inference import (
+    models,
+    prompts,
+    systems,  # noqa: E402
+)
 
 
 def count(tokenizer, text: str) -> int:

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gen_bench import bench_examples, bench_model, bench_parser, model_label, timed  # noqa: E402
 
-from pal_core.select import SelectConfig, get_selector  # noqa: E402
+from pal_core.inference.selectors import SelectConfig, get_selector  # noqa: E402
 
 
 def main() -> None:

@@ -31,10 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_bench import bench_examples, bench_model, bench_parser, model_label  # noqa: E402
 from roofline import ModelShape, forward_flops, load_average, matmul_peaks  # noqa: E402
 
-from pal_core import models, prompts, systems  # noqa: E402
-from pal_core.generate import GenerationConfig  # noqa: E402
-from pal_core.select import SelectConfig, get_selector  # noqa: E402
-from pal_core.select_lm import LMSelector  # noqa: E402
+from pal_core.inference import (
+    models,
+    prompts,
+    systems,  # noqa: E402
+)
+from pal_core.inference.generate import GenerationConfig  # noqa: E402
+from pal_core.inference.lm_selector import LMSelector  # noqa: E402
+from pal_core.inference.selectors import SelectConfig, get_selector  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PHASES = ("prefill", "select", "generate")

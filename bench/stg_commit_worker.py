@@ -1,7 +1,7 @@
 """Select-then-Generate of another commit of the project, for bench/stg_bench.py `--baseline-commit`: imports
 pal_core from an extracted tree (`git archive COMMIT pal_core`), runs the LM selector's Select-then-Generate over the
 first --n examples and writes the rows and the seconds the call took as JSON. Knows the two APIs the project has
-had (select_then_generate in pal_core.generate with SelectConfig.batch_size, or in pal_core.systems with
+had (select_then_generate in pal_core.inference.generate with SelectConfig.batch_size, or in pal_core.inference.systems with
 SelectConfig.select_batch_size).
 
     python bench/stg_commit_worker.py TREE OUT.json --data FILE --n 64 --batch 32 --select-batch 8
@@ -24,14 +24,15 @@ def main() -> None:
         parser.add_argument(flag, type=int, required=True)
     args = parser.parse_args()
     sys.path.insert(0, args.tree)
-    from pal_core import models, select
-    from pal_core.data import load_examples
-    from pal_core.generate import GenerationConfig
+    from pal_core.data.loaders import load_examples
+    from pal_core.inference import models
+    from pal_core.inference import selectors as select
+    from pal_core.inference.generate import GenerationConfig
 
     try:
-        from pal_core.systems import select_then_generate
+        from pal_core.inference.systems import select_then_generate
     except ImportError:
-        from pal_core.generate import select_then_generate
+        from pal_core.inference.generate import select_then_generate
 
     fields = {f.name for f in dataclasses.fields(select.SelectConfig)}
     size = "select_batch_size" if "select_batch_size" in fields else "batch_size"

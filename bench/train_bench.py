@@ -27,9 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_bench import save_tiny_llama  # noqa: E402
 from roofline import ModelShape, forward_flops, load_average, matmul_peaks  # noqa: E402
 
-from pal_core import models, train  # noqa: E402
-from pal_core.data import demo_examples_path, load_examples, write_examples  # noqa: E402
-from pal_core.train_data import build_sft_rows, make_preference_record, write_preferences  # noqa: E402
+from pal_core.data.loaders import demo_examples_path, load_examples, write_examples  # noqa: E402
+from pal_core.inference import models
+from pal_core.training import train  # noqa: E402
+from pal_core.training.records import build_sft_rows, make_preference_record, write_preferences  # noqa: E402
 
 LORA = {
     "use_lora": True,

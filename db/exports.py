@@ -1,5 +1,5 @@
 """Exports: the flat judgements table (for analysis, CSV/Parquet) and preference pairs for DPO (without `prompt`:
-`pal_core.train.to_preference_records` adds it, since db never imports pal_core)."""
+`pal_core.training.train.to_preference_records` adds it, since db never imports pal_core)."""
 
 from collections import Counter
 from pathlib import Path

@@ -5,7 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from db import store
-from pal_core import analysis
+from pal_core.analysis import human as analysis
 from pal_core.errors import PalError
 from ui.auth import has_role, require_role
 from ui.render import chart_label, md, pick_project

@@ -5,7 +5,7 @@ import streamlit as st
 
 from db import store
 from db.errors import StoreError
-from pal_core import agreement
+from pal_core.analysis import agreement
 from ui.auth import has_role, require_role
 from ui.render import md, pick_project, show_history, show_lines, show_long_text
 from ui.resources import db_url, read_only, session_factory

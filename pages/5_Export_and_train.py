@@ -10,7 +10,7 @@ import streamlit as st
 from db import store
 from db.errors import StoreError
 from pal_core.errors import PalError
-from pal_core.train_data import to_preference_records
+from pal_core.training.records import to_preference_records
 from ui import jobs
 from ui.auth import has_role, require_role
 from ui.render import md, pick_project

@@ -4,12 +4,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from pal_core import models
-from pal_core.data import Example
+from pal_core.data.loaders import Example
 from pal_core.errors import PalError
-from pal_core.generate import GenerationConfig
-from pal_core.select import get_selector
-from pal_core.systems import stream_select_then_generate
+from pal_core.inference import models
+from pal_core.inference.generate import GenerationConfig
+from pal_core.inference.selectors import get_selector
+from pal_core.inference.systems import stream_select_then_generate
 from ui.auth import require_role
 from ui.render import chart_label, md
 from ui.resources import demo_personas, language_model

@@ -26,7 +26,7 @@ class Case:
 
 
 def _row(i: int, **fields) -> dict:
-    """A valid JSONL example (pal_core.data's schema)."""
+    """A valid JSONL example (pal_core.data.loaders's schema)."""
     return {
         "id": f"ex-{i}",
         "persona": ["i like tea.", "i have a dog."],

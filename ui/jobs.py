@@ -11,7 +11,7 @@ from pathlib import Path
 
 from db.users import authorize
 from pal_core.errors import ConfigError
-from pal_core.train_data import write_preferences
+from pal_core.training.records import write_preferences
 from ui.resources import confine_model, session_factory
 
 _PROGRESS = re.compile(r"(\d+)/(\d+) \[")  # tqdm's "12/40 [00:03<00:09, ...]"

@@ -76,7 +76,7 @@ def confine(path: str | Path) -> Path:
 def confine_model(name_or_path: str) -> str:
     """A model the Playground or a training run may load: "" (the default), a packaged or cached Hub name, or a
     local folder under allowed_roots() (ConfigError otherwise)."""
-    from pal_core import models
+    from pal_core.inference import models
 
     name = name_or_path.strip()
     if not name or name.lower() == models.DEFAULT_LM or name.lower() in models.PACKAGED_LMS:
@@ -106,7 +106,7 @@ def demo_personas() -> dict[str, list[str]]:
 
 @st.cache_resource(show_spinner="Loading the model (the first time takes a while)...", max_entries=MAX_CACHED_MODELS)
 def _cached_language_model(name_or_path: str):
-    from pal_core import models
+    from pal_core.inference import models
 
     return models.load_lm(name_or_path or None)
 

@@ -1,5 +1,5 @@
 """Files uploaded from the browser, checked by the same code as the CLI before anything is kept: a run's responses
-JSONL by db.imports.read_responses, a dialogue file by pal_core.data.load_examples. Errors name the uploaded file
+JSONL by db.imports.read_responses, a dialogue file by pal_core.data.loaders.load_examples. Errors name the uploaded file
 and line (`outputs.jsonl:3: expected ...`). A run is kept as a run directory under .pal/uploads/ (so the Inspector
 and Leaderboard can read it) and imported in one transaction; a dialogue file is kept under .pal/data/."""
 

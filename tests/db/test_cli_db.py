@@ -9,7 +9,7 @@ from dbkit import write_run
 
 from db import store
 from db.session import make_session_factory
-from pal_core.cli import main
+from pal_core.cli.app import main
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_demo_seed_twice(seeded, capsys):
 def test_export_jsonl_hf_and_tables(seeded, tmp_path, capsys):
     out = tmp_path / "pairs.jsonl"
     assert main(["export", "--project", "Demo comparison", "--out", str(out)]) == 0
-    from pal_core.train_data import load_preferences
+    from pal_core.training.records import load_preferences
 
     records = load_preferences(out)  # exactly what `pal train dpo` reads
     assert records and all(r["provenance"]["source"] == "human" for r in records)

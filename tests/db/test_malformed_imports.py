@@ -14,7 +14,7 @@ from db import store
 from db.errors import ImportFormatError
 from db.imports import read_responses
 from db.models import AuditLog, Dialogue, Response, System
-from pal_core.cli import main
+from pal_core.cli.app import main
 
 ERROR = re.compile(r"error: (?P<file>.+?):(?P<line>\d+): expected .+, got .+")
 TABLES = (System, Dialogue, Response, AuditLog)

@@ -227,7 +227,7 @@ def test_change_password_own_needs_the_old_one_others_need_admin(factory):
 
 
 def test_cli_user_passwd_disable_enable(db_url, factory, monkeypatch, capsys):
-    from pal_core.cli import main
+    from pal_core.cli.app import main
 
     token = _login(factory, "alice", PASSWORD)["token"]
     monkeypatch.setattr("sys.stdin", io.StringIO("alice-cli-pw\n"))

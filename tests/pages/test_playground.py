@@ -4,7 +4,7 @@ the streamed reply."""
 import pytest
 from pagekit import page
 
-from pal_core import models
+from pal_core.inference import models
 
 OTHER = "Another model (local path or cached Hugging Face id)"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from pal_core.data import Example
+from pal_core.data.loaders import Example
 
 # Three dialogues: a single gold sentence, two gold sentences (multi-label) with a 3-turn history, and no persona use.
 TOY_EXAMPLES = [

@@ -1,4 +1,4 @@
-"""Tests for pal_core.analysis and pal_core.agreement: agreement statistics against hand-computed textbook values, Bradley-Terry recovery."""
+"""Tests for pal_core.analysis.human and pal_core.analysis.agreement: agreement statistics against hand-computed textbook values, Bradley-Terry recovery."""
 
 import math
 
@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pal_core import agreement, analysis
+from pal_core.analysis import agreement
+from pal_core.analysis import human as analysis
 from pal_core.errors import DataFormatError, PalError, UnknownNameError
 
 # Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability", section C: 4 observers x 12 units, NaN = missing.

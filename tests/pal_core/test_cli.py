@@ -1,9 +1,9 @@
-"""Tests for pal_core/cli.py: the lazy command map covers the whole tree; bad input exits 2."""
+"""Tests for pal_core/cli/app.py: the lazy command map covers the whole tree; bad input exits 2."""
 
 import pytest
 import typer.main
 
-from pal_core import cli
+from pal_core.cli import app as cli
 
 
 def test_cli_every_top_level_command_is_in_the_lazy_map():

@@ -1,4 +1,4 @@
-"""pal_core/cli_config.py and cli_help.py: every long-running command reads its flags from config dataclasses (and
+"""pal_core/cli/config.py and cli_help.py: every long-running command reads its flags from config dataclasses (and
 --config YAML); `--help` is read from the source without importing torch, and agrees with the real dataclasses."""
 
 import ast
@@ -11,9 +11,12 @@ import pytest
 import typer
 import typer.main
 
-from pal_core import cli, cli_consistency, cli_engine, cli_train
-from pal_core.cli_config import ConfigSpec, config_command, config_types, load, parse_config
-from pal_core.cli_help import config_fields, literal_defaults
+from pal_core.cli import app as cli
+from pal_core.cli import engine as cli_engine
+from pal_core.cli import judge as cli_consistency
+from pal_core.cli import train as cli_train
+from pal_core.cli.config import ConfigSpec, config_command, config_types, load, parse_config
+from pal_core.cli.help import config_fields, literal_defaults
 
 SPECS = {
     "train sft": cli_train.SFT,
@@ -75,7 +78,7 @@ def test_help_of_every_command_imports_no_heavy_module():
     calls = [[*path, "--help"] for path in _all_commands()]
     code = (
         "import contextlib, io, json, sys\n"
-        "from pal_core.cli import main\n"
+        "from pal_core.cli.app import main\n"
         f"codes = []\n"
         f"for args in {calls!r}:\n"
         "    with contextlib.redirect_stdout(io.StringIO()):\n"

@@ -1,11 +1,11 @@
-"""End-to-end tests of `pal data stats` and `pal data convert` through pal_core.cli.main."""
+"""End-to-end tests of `pal data stats` and `pal data convert` through pal_core.cli."""
 
 import json
 
 import pytest
 
-from pal_core.cli import main
-from pal_core.data import demo_examples_path, load_examples
+from pal_core.cli.app import main
+from pal_core.data.loaders import demo_examples_path, load_examples
 
 PARLAI = "1 your persona: i like tea.\n2 hi !\thello , want some tea ?\n3 sure .\there you go .\n"
 

@@ -1,9 +1,9 @@
-"""End-to-end tests of `pal select|generate|evaluate|compare` through `pal_core.cli.main` (tiny LM, CPU)."""
+"""End-to-end tests of `pal select|generate|evaluate|compare` through `pal_core.cli` (tiny LM, CPU)."""
 
 import json
 
-from pal_core.cli import main
-from pal_core.data import demo_examples_path, load_examples
+from pal_core.cli.app import main
+from pal_core.data.loaders import demo_examples_path, load_examples
 
 
 def _common(tiny_lm, out, limit: int = 4) -> list[str]:

@@ -1,4 +1,4 @@
-"""End-to-end `pal train sft` -> `pal sample-rejected` -> `pal train dpo` through `pal_core.cli.main`, plus flag and
+"""End-to-end `pal train sft` -> `pal sample-rejected` -> `pal train dpo` through `pal_core.cli`, plus flag and
 YAML config handling, on the tiny random Llama (CPU, max_steps=2)."""
 
 import json
@@ -7,11 +7,11 @@ import pytest
 from palkit import FAST_TRAIN_FLAGS, TRAIN_EXAMPLES
 from trl import DPOConfig, SFTConfig
 
-from pal_core.cli import main
-from pal_core.cli_config import parse_config
-from pal_core.data import write_examples
-from pal_core.train import PalDpoConfig, PalSftConfig, dpo_defaults, sft_defaults
-from pal_core.train_data import load_preferences
+from pal_core.cli.app import main
+from pal_core.cli.config import parse_config
+from pal_core.data.loaders import write_examples
+from pal_core.training.records import load_preferences
+from pal_core.training.train import PalDpoConfig, PalSftConfig, dpo_defaults, sft_defaults
 
 
 def _summary(out: str) -> dict:

@@ -10,12 +10,12 @@ import torch
 from palkit import build_tiny_classifier
 from safetensors.torch import load_file
 
-from pal_core.cli import main
-from pal_core.consistency import ConsistencyModel, default_model_dir, label_examples
-from pal_core.consistency_train import ConsistencyConfig, _class_weights, train_consistency
-from pal_core.data import Example, load_examples, write_examples
+from pal_core.cli.app import main
+from pal_core.data.loaders import Example, load_examples, write_examples
 from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError
-from pal_core.nli_pairs import evaluate_pairs, load_nli_pairs
+from pal_core.judge.classifier import ConsistencyModel, default_model_dir, label_examples
+from pal_core.judge.nli_pairs import evaluate_pairs, load_nli_pairs
+from pal_core.judge.train import ConsistencyConfig, _class_weights, train_consistency
 
 NLI_LINES = [
     "i have a dog .</s>i have a dog .</s>positive",

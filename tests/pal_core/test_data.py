@@ -1,4 +1,4 @@
-"""Tests for pal_core.data, readers and dialogue: every reader on small inline files (plain and .gz), errors,
+"""Tests for pal_core.data.loaders, readers and dialogue: every reader on small inline files (plain and .gz), errors,
 round-trips, shared data."""
 
 import gzip
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pal_core.data import (
+from pal_core.data.loaders import (
     Example,
     compute_stats,
     demo_examples_path,

@@ -1,4 +1,4 @@
-"""Tests for pal_core/experiments.py and pal_core/scoring.py: run directories, metrics, rescoring, the persona swap
+"""Tests for pal_core/inference/experiments.py and pal_core/analysis/scoring.py: run directories, metrics, rescoring, the persona swap
 and the comparison table."""
 
 import json
@@ -9,20 +9,20 @@ import pytest
 import torch
 from palkit import OUTPUT_ROW_KEYS, build_tiny_classifier
 
-from pal_core import models
-from pal_core.data import Example, demo_examples_path, load_examples
+from pal_core.analysis.scoring import compare_runs, load_consistency, rescore_run
+from pal_core.data.loaders import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
-from pal_core.experiments import EvalConfig, run_evaluation, swap_personas
-from pal_core.generate import GenerationConfig
-from pal_core.scoring import compare_runs, load_consistency, rescore_run
-from pal_core.select import SelectConfig
+from pal_core.inference import models
+from pal_core.inference.experiments import EvalConfig, run_evaluation, swap_personas
+from pal_core.inference.generate import GenerationConfig
+from pal_core.inference.selectors import SelectConfig
 
 
 @pytest.fixture(scope="module")
 def tiny_consistency(tmp_path_factory) -> Path:
     """A consistency model trained for one step on a random 1-layer BERT (real save format, < 2 s)."""
-    from pal_core.consistency_train import ConsistencyConfig, train_consistency
-    from pal_core.nli_pairs import NliPair
+    from pal_core.judge.nli_pairs import NliPair
+    from pal_core.judge.train import ConsistencyConfig, train_consistency
 
     base = build_tiny_classifier(tmp_path_factory.mktemp("tiny-bert"))
     pairs = [NliPair("i like tea .", "i like tea .", 1), NliPair("i am a nurse .", "i like bees .", 0)]
@@ -74,7 +74,7 @@ def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path
 
 
 def test_missing_consistency_model_gives_null_c_score(tiny_lm, tmp_path, caplog):
-    with caplog.at_level(logging.WARNING, logger="pal_core.scoring"):
+    with caplog.at_level(logging.WARNING, logger="pal_core.analysis.scoring"):
         run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, system="persona_free", limit=2))
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["c_score"] is None and "selection_accuracy" not in metrics  # persona_free selects nothing
@@ -174,7 +174,7 @@ def test_compare_runs_table(tmp_path):
 
 
 def test_rescore_recomputes_c_score_without_generating(tiny_lm, tiny_consistency, tmp_path, capsys):
-    from pal_core.cli import main
+    from pal_core.cli.app import main
 
     run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, system="persona_free"))  # no consistency model: c_score null
     before = json.loads((run_dir / "metrics.json").read_text())
@@ -193,7 +193,7 @@ def test_rescore_recomputes_c_score_without_generating(tiny_lm, tiny_consistency
 
 
 def test_rescore_bad_outputs_name_file_and_line(tiny_consistency, tmp_path, capsys):
-    from pal_core.cli import main
+    from pal_core.cli.app import main
 
     (tmp_path / "outputs.jsonl").write_text('{"id": "a"}\n')
     with pytest.raises(DataFormatError, match=r"outputs\.jsonl:1: expected the keys id, persona, .*got no 'persona'"):

@@ -1,4 +1,4 @@
-"""Tests for pal_core/generate.py and pal_core/systems.py: batched generation and each system on the tiny random LM
+"""Tests for pal_core/inference/generate.py and pal_core/inference/systems.py: batched generation and each system on the tiny random LM
 (CPU)."""
 
 import pytest
@@ -6,12 +6,12 @@ from palkit import OUTPUT_ROW_KEYS
 from palkit import TOY_EXAMPLES as EXAMPLES
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pal_core import prompts
-from pal_core.data import Example
+from pal_core.data.loaders import Example
 from pal_core.errors import ConfigError, UnknownNameError
-from pal_core.generate import GenerationConfig, _LineEnds, generate_texts
-from pal_core.select import Selection, get_selector
-from pal_core.systems import SYSTEMS, build_prompts, get_system, run_system, select_then_generate
+from pal_core.inference import prompts
+from pal_core.inference.generate import GenerationConfig, _LineEnds, generate_texts
+from pal_core.inference.selectors import Selection, get_selector
+from pal_core.inference.systems import SYSTEMS, build_prompts, get_system, run_system, select_then_generate
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +97,7 @@ def test_early_exit_equals_generate_and_drops_finished_rows(lm):
 def test_a_reply_ends_with_its_first_line():
     from transformers import AutoTokenizer
 
-    from pal_core.models import resolve_lm_path
+    from pal_core.inference.models import resolve_lm_path
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_lm_path(None), local_files_only=True)
     line_ends = _LineEnds(tokenizer)

@@ -6,8 +6,8 @@ import re
 import pytest
 from malformedkit import DATA_CASES, data_input
 
-from pal_core.cli import main
-from pal_core.data import demo_examples_path
+from pal_core.cli.app import main
+from pal_core.data.loaders import demo_examples_path
 
 ERROR = re.compile(r"error: (?P<file>.+?):(?P<line>\d+): expected .+, got .+")
 

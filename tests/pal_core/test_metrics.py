@@ -1,4 +1,4 @@
-"""Tests for pal_core.metrics: every module's doctest runs, and each metric is pinned to hand-computed values."""
+"""Tests for pal_core.analysis.metrics: every module's doctest runs, and each metric is pinned to hand-computed values."""
 
 import doctest
 import importlib
@@ -7,8 +7,14 @@ import math
 import evaluate
 import pytest
 
+from pal_core.analysis.metrics import (
+    METRICS_DIR,
+    TEXT_METRIC_KEYS,
+    available_metrics,
+    compute_text_metrics,
+    load_metric,
+)
 from pal_core.errors import PalError, UnknownNameError
-from pal_core.metrics import METRICS_DIR, TEXT_METRIC_KEYS, available_metrics, compute_text_metrics, load_metric
 
 EXPECTED_METRICS = ["avg_length", "bleu", "c_score", "distinct", "rouge_l", "selection"]
 

@@ -1,4 +1,4 @@
-"""Tests for pal_core/models.py: loading LMs and embedders offline, device/dtype choice, and clear errors."""
+"""Tests for pal_core/inference/models.py: loading LMs and embedders offline, device/dtype choice, and clear errors."""
 
 import importlib.util
 import shutil
@@ -10,9 +10,9 @@ import torch
 from huggingface_hub import constants
 from transformers import AutoTokenizer
 
-from pal_core import models
 from pal_core.errors import ConfigError, ModelNotFoundError
-from pal_core.models import (
+from pal_core.inference import models
+from pal_core.inference.models import (
     DEFAULT_EMBEDDER,
     DEFAULT_LM,
     lm_cache_dir,
@@ -158,7 +158,7 @@ def test_default_embedder_encodes_384_dimensions():
 def test_load_lm_int8_quantizes_linear_layers_on_cpu(tiny_lm):
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-    from pal_core.generate import GenerationConfig, generate_texts
+    from pal_core.inference.generate import GenerationConfig, generate_texts
 
     model, tokenizer = load_lm(str(tiny_lm), device="cpu", dtype="int8")
     kinds = {type(m) for m in model.modules()}

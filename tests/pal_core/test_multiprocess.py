@@ -14,7 +14,7 @@ import pytest
 from palkit import FAST_TRAIN_FLAGS, TRAIN_EXAMPLES, build_tiny_classifier
 from testkit import free_port
 
-from pal_core.data import Example, demo_examples_path, load_examples, write_examples
+from pal_core.data.loaders import Example, demo_examples_path, load_examples, write_examples
 
 PAIR = {
     "prompt": [{"role": "user", "content": "hello how are you ?"}],
@@ -98,7 +98,7 @@ def test_lora_run_with_two_processes_saves_a_checkpoint_that_reloads_to_the_same
     main process, must give the same logits."""
     import torch
 
-    from pal_core import models
+    from pal_core.inference import models
 
     data, out = tmp_path / "train.jsonl", tmp_path / "sft"
     write_examples(TRAIN_EXAMPLES, data, fmt="jsonl")
@@ -135,8 +135,8 @@ def _untimed(content: bytes) -> bytes:
 @pytest.fixture(scope="module")
 def consistency_dir(tmp_path_factory) -> Path:
     """A consistency model saved by one training step on the tiny random BERT (labels.json and all)."""
-    from pal_core.consistency_train import ConsistencyConfig, train_consistency
-    from pal_core.nli_pairs import NliPair
+    from pal_core.judge.nli_pairs import NliPair
+    from pal_core.judge.train import ConsistencyConfig, train_consistency
 
     base = build_tiny_classifier(tmp_path_factory.mktemp("tiny-bert"))
     pairs = [NliPair("i like tea .", "i like tea .", 1), NliPair("i am a nurse .", "i hate cats .", -1)]
@@ -187,7 +187,7 @@ def _label_examples() -> list[Example]:
 
 @pytest.mark.timeout(900)
 def test_label_with_two_processes_writes_what_one_writes(consistency_dir, tmp_path):
-    from pal_core.consistency import ConsistencyModel
+    from pal_core.judge.classifier import ConsistencyModel
 
     examples = _label_examples()
     src, out = tmp_path / "in.jsonl", tmp_path / "labelled.jsonl"

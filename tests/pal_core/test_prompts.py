@@ -1,4 +1,4 @@
-"""Tests for pal_core/prompts.py: message builders, targets, rendering, and the selection parser (with hypothesis)."""
+"""Tests for pal_core/inference/prompts.py: message builders, targets, rendering, and the selection parser (with hypothesis)."""
 
 import pytest
 from hypothesis import given, settings
@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
 from pal_core.errors import DataFormatError
-from pal_core.prompts import (
+from pal_core.inference.prompts import (
     NONE_TEXT,
     _normalize,
     full_persona_messages,

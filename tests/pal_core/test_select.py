@@ -1,4 +1,4 @@
-"""Tests for pal_core/select.py and pal_core/select_lm.py: every selector on tiny random models (CPU, seconds)."""
+"""Tests for pal_core/inference/selectors.py and pal_core/inference/lm_selector.py: every selector on tiny random models (CPU, seconds)."""
 
 from pathlib import Path
 
@@ -8,11 +8,11 @@ from palkit import TOY_EXAMPLES as EXAMPLES
 from palkit import build_tiny_classifier
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pal_core import prompts
-from pal_core.data import Example
+from pal_core.data.loaders import Example
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
-from pal_core.generate import GenerationConfig, generate_texts
-from pal_core.select import SELECTORS, SelectConfig, get_selector
+from pal_core.inference import prompts
+from pal_core.inference.generate import GenerationConfig, generate_texts
+from pal_core.inference.selectors import SELECTORS, SelectConfig, get_selector
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_embedding_selector_picks_identical_sentence_and_thresholds(tiny_bert):
 def test_nli_selector_uses_entail_probability(tiny_bert):
     from transformers import AutoTokenizer, BertForSequenceClassification
 
-    from pal_core.consistency import CLASS_NAMES, ConsistencyModel
+    from pal_core.judge.classifier import CLASS_NAMES, ConsistencyModel
 
     torch.manual_seed(0)
     head = BertForSequenceClassification.from_pretrained(tiny_bert, num_labels=3)

@@ -1,9 +1,9 @@
-"""Tests for pal_core/significance.py against hand-computed values."""
+"""Tests for pal_core/analysis/significance.py against hand-computed values."""
 
 import pytest
 
+from pal_core.analysis.significance import paired_bootstrap, selection_split, sign_test
 from pal_core.errors import PalError
-from pal_core.significance import paired_bootstrap, selection_split, sign_test
 
 
 def test_paired_bootstrap_mean_and_interval():

@@ -1,4 +1,4 @@
-"""Tests for pal_core/silver.py: reading entailment-pair files, the negation rules and the silver pair mix."""
+"""Tests for pal_core/judge/silver.py: reading entailment-pair files, the negation rules and the silver pair mix."""
 
 import gzip
 import json
@@ -7,11 +7,11 @@ from collections import Counter
 import pytest
 from palkit import build_tiny_classifier
 
-from pal_core.cli import main
-from pal_core.consistency_train import ConsistencyConfig, train_consistency
+from pal_core.cli.app import main
 from pal_core.errors import ConfigError, DataFormatError
-from pal_core.nli_pairs import NliPair
-from pal_core.silver import build_silver_pairs, load_entailed_pairs, negate_sentence, silver_pairs
+from pal_core.judge.nli_pairs import NliPair
+from pal_core.judge.silver import build_silver_pairs, load_entailed_pairs, negate_sentence, silver_pairs
+from pal_core.judge.train import ConsistencyConfig, train_consistency
 
 ENTAILED = [
     ["i like to remodel homes.", "i also remodel homes when i am not out bow hunting ."],

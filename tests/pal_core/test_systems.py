@@ -1,14 +1,14 @@
-"""Tests for pal_core/systems.py: Select-then-Generate with one shared prefill equals the two-pass path."""
+"""Tests for pal_core/inference/systems.py: Select-then-Generate with one shared prefill equals the two-pass path."""
 
 import pytest
 import torch
 from palkit import TOY_EXAMPLES
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from pal_core import kvcache, prompts, systems
-from pal_core.data import Example
-from pal_core.generate import GenerationConfig
-from pal_core.select import SelectConfig, get_selector
+from pal_core.data.loaders import Example
+from pal_core.inference import kvcache, prompts, systems
+from pal_core.inference.generate import GenerationConfig
+from pal_core.inference.selectors import SelectConfig, get_selector
 
 # The toy examples plus longer and shorter ones, so batches hold prompts of different lengths (padding holes).
 EXAMPLES = [

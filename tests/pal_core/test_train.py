@@ -1,4 +1,4 @@
-"""Tests for pal_core.train / train_data / train_run / rejected: SFT mixture data, preference files, and each stage trained for real on a
+"""Tests for pal_core.training.train / train_data / train_run / rejected: SFT mixture data, preference files, and each stage trained for real on a
 tiny random Llama (max_steps=2, CPU)."""
 
 import json
@@ -11,20 +11,20 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from pal_core import models, prompts
-from pal_core.data import Example, write_examples
+from pal_core.data.loaders import Example, write_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
-from pal_core.generate import GenerationConfig, generate_texts
-from pal_core.rejected import SampleRejectedConfig, sample_rejected
-from pal_core.train import PalDpoConfig, PalSftConfig, make_dpo_args, make_sft_args, train_dpo, train_sft
-from pal_core.train_data import (
+from pal_core.inference import models, prompts
+from pal_core.inference.generate import GenerationConfig, generate_texts
+from pal_core.training.records import (
     build_sft_dataset,
     build_sft_rows,
     load_preferences,
     to_preference_records,
     write_preferences,
 )
-from pal_core.train_run import checkpoint_problem, last_complete_checkpoint
+from pal_core.training.rejected import SampleRejectedConfig, sample_rejected
+from pal_core.training.runs import checkpoint_problem, last_complete_checkpoint
+from pal_core.training.train import PalDpoConfig, PalSftConfig, make_dpo_args, make_sft_args, train_dpo, train_sft
 
 PERSONA = ["i like tea .", "i have two dogs .", "i am a teacher ."]
 EXAMPLES = [
@@ -344,7 +344,7 @@ def test_resume_skips_a_checkpoint_whose_save_was_killed(tiny_lm_copy, examples_
     script = f"""
 import os, signal
 from transformers import Trainer
-from pal_core.train import PalSftConfig, make_sft_args, train_sft
+from pal_core.training.train import PalSftConfig, make_sft_args, train_sft
 original = Trainer._save_rng_state
 def dying(self, output_dir):
     if output_dir.endswith("checkpoint-2"):

@@ -21,7 +21,7 @@ mkdir -p $R/data
 stamp label
 TRAIN=$R/data/train400_labelled.jsonl
 
-# 2. Training: 100 examples, 1 epoch, lr 5e-5 (tiny step budget; PAL's own recipe is in pal_core/train.py defaults).
+# 2. Training: 100 examples, 1 epoch, lr 5e-5 (tiny step budget; PAL's own recipe is in pal_core/training/train.py defaults).
 COMMON="--limit 100 --num_train_epochs 1 --per_device_train_batch_size 8 --learning_rate 5e-5 --logging_steps 2 --save_steps 1000 --max_length 384"
 [ -f $R/sft_mixture/metrics.json ] || pal train sft --train_file $TRAIN --output_dir $R/sft_mixture $COMMON; stamp sft_mixture
 [ -f $R/sft_baseline/metrics.json ] || pal train sft --train_file $TRAIN --tasks full_persona --output_dir $R/sft_baseline $COMMON; stamp sft_baseline

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
 
-from pal_core.consistency import ConsistencyModel  # noqa: E402
-from pal_core.data import iter_json_lines  # noqa: E402
-from pal_core.significance import paired_bootstrap, selection_split, sign_test  # noqa: E402
+from pal_core.analysis.significance import paired_bootstrap, selection_split, sign_test  # noqa: E402
+from pal_core.data.loaders import iter_json_lines  # noqa: E402
+from pal_core.judge.classifier import ConsistencyModel  # noqa: E402
 
 # Evaluation runs in table order: name -> what the row is.
 RUNS = {

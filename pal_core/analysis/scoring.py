@@ -1,0 +1,164 @@
+"""Scoring run directories: the metrics of a run's output rows (text metrics, selection accuracy/F1, C-score from
+the consistency model), rescoring a run from its outputs.jsonl without generating again, and the Markdown table that
+compares runs. Running a system and writing the run is `experiments.py`; the format is fixed in docs/interfaces.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pal_core import data
+from pal_core.analysis.metrics import compute_text_metrics, load_metric
+from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError
+
+logger = logging.getLogger(__name__)
+
+# What rescoring reads from each outputs.jsonl line.
+RESCORE_KEYS = ("id", "persona", "response", "reference", "gold_label", "selected_index")
+METRIC_ORDER = (
+    "bleu_1",
+    "bleu_2",
+    "rouge_l",
+    "distinct_1",
+    "distinct_2",
+    "c_score",
+    "selection_accuracy",
+    "selection_f1",
+    "avg_length",
+    "c_score_swapped",
+    "c_score_original",
+    "c_score_swap_delta",
+    "n",
+    "wall_time_s",
+)
+
+
+def load_consistency(path: str | None, *, device: str | None = None, required: bool = False) -> Any:
+    """The consistency model at `path` (default dir if None) on `device`; None with a warning when missing and not
+    required. A bad or unavailable device is an error either way."""
+    from pal_core.judge.classifier import ConsistencyModel
+
+    try:
+        return ConsistencyModel.load(path, device=device)
+    except ModelNotFoundError as e:
+        if required:
+            raise
+        logger.warning("no consistency model, c_score will be null: %s", e)
+        return None
+
+
+def write_jsonl(rows: list[dict], path: Path) -> None:
+    """One JSON object per line, written whole or not at all (data.open_write)."""
+    with data.open_write(path) as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _consistency_scores(consistency: Any, personas: list[list[str]], responses: list[str]) -> tuple[float, list]:
+    """C-score of responses against personas, and each response's contradiction probability per sentence."""
+    pairs = [(s, r) for persona, r in zip(personas, responses, strict=True) for s in persona]
+    probs = iter(consistency.predict_proba(pairs))
+    nested = [[next(probs) for _ in persona] for persona in personas]
+    labels = [[max(range(3), key=row.__getitem__) - 1 for row in rows] for rows in nested]
+    c_score = float(load_metric("c_score").compute(predictions=labels)["c_score"])
+    return c_score, [[round(row[0], 6) for row in rows] for rows in nested]  # column 0 = contradict
+
+
+def compute_run_metrics(rows: list[dict], consistency: Any) -> dict:
+    """metrics.json content: text metrics, selection metrics (gold labels + selections), C-score (model given)."""
+    metrics: dict[str, Any] = dict(compute_text_metrics([r["response"] for r in rows], [r["reference"] for r in rows]))
+    scored = [r for r in rows if r["gold_label"] is not None and r["selected_index"] is not None]
+    if scored:
+        metrics.update(
+            load_metric("selection").compute(
+                predictions=[r["selected_index"] for r in scored], references=[r["gold_label"] for r in scored]
+            )
+        )
+    metrics["c_score"] = None
+    if consistency is not None:
+        personas, responses = [r["persona"] for r in rows], [r["response"] for r in rows]
+        metrics["c_score"], contradiction = _consistency_scores(consistency, personas, responses)
+        for row, flags in zip(rows, contradiction, strict=True):
+            row["contradiction"] = flags
+        if "original_persona" in rows[0]:
+            original, _ = _consistency_scores(consistency, [r["original_persona"] for r in rows], responses)
+            metrics["c_score_swapped"] = metrics["c_score"]
+            metrics["c_score_original"] = original
+            metrics["c_score_swap_delta"] = metrics["c_score"] - original
+    elif "original_persona" in rows[0]:
+        metrics.update(c_score_swapped=None, c_score_original=None, c_score_swap_delta=None)
+    metrics["n"] = len(rows)
+    return metrics
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
+    return str(value)
+
+
+def metrics_table(names: list[str], metric_rows: list[dict]) -> str:
+    """A Markdown table: one row per run, the known metric columns that any run has."""
+    keys = [k for k in METRIC_ORDER if any(k in m for m in metric_rows)]
+    lines = ["| run | " + " | ".join(keys) + " |", "|---|" + "---:|" * len(keys)]
+    for name, m in zip(names, metric_rows, strict=True):
+        lines.append(f"| {name} | " + " | ".join(_fmt(m.get(k)) for k in keys) + " |")
+    return "\n".join(lines)
+
+
+def _read_outputs(path: Path) -> list[dict]:
+    """A run's outputs.jsonl; a line that is not a JSON object with the output keys names the file and line."""
+    if not path.is_file():
+        raise ConfigError(f"rescore: expected a run directory with outputs.jsonl, got no {path}")
+    rows = []
+    for where, _, row in data.iter_json_lines(path):
+        missing = [k for k in RESCORE_KEYS if k not in row]
+        if missing:
+            raise DataFormatError(f"{where}: expected the keys {', '.join(RESCORE_KEYS)}, got no {missing[0]!r}")
+        rows.append(row)
+    if not rows:
+        raise DataFormatError(f"{path}: expected at least one output line, got none")
+    return rows
+
+
+def rescore_run(run_dir: str | Path, consistency_model: str | None = None, device: str | None = None) -> dict:
+    """Recompute a run's metrics from its outputs.jsonl (e.g. after retraining the consistency model), without
+    generating again; rewrites metrics.json and the outputs' contradiction probabilities, keeps the generation's
+    wall time. Returns the new metrics."""
+    from pal_core.judge.classifier import default_model_dir  # torch + transformers: imported only when scoring
+
+    run_dir = Path(run_dir)
+    rows = _read_outputs(run_dir / "outputs.jsonl")
+    consistency = load_consistency(consistency_model, device=device, required=True)
+    old_path = run_dir / "metrics.json"
+    old = json.loads(old_path.read_text()) if old_path.is_file() else {}
+    metrics = compute_run_metrics(rows, consistency)
+    metrics["wall_time_s"] = old.get("wall_time_s")
+    metrics["rescored"] = {
+        "at": datetime.now(UTC).isoformat(),
+        "consistency_model": str(consistency_model or default_model_dir()),
+        "c_score_before": old.get("c_score"),
+    }
+    write_jsonl(rows, run_dir / "outputs.jsonl")
+    old_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    logger.info("rescored %s: c_score %s -> %.4f", run_dir, old.get("c_score"), metrics["c_score"])
+    return metrics
+
+
+def compare_runs(run_dirs: list[str | Path]) -> str:
+    """The Markdown metrics table of several run directories (named `<dir name> (<system>)`)."""
+    names, metric_rows = [], []
+    for d in map(Path, run_dirs):
+        path = d / "metrics.json"
+        if not path.is_file():
+            raise ConfigError(f"compare_runs: expected a run directory with metrics.json, got {d.resolve()}")
+        system = json.loads((d / "config.json").read_text()).get("system") if (d / "config.json").is_file() else "?"
+        names.append(f"{d.name} ({system})")
+        metric_rows.append(json.loads(path.read_text()))
+    return metrics_table(names, metric_rows)

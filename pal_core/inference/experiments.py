@@ -1,0 +1,265 @@
+"""Evaluation runs: `EvalConfig` (the run's own settings on top of `GenerationConfig` and `SelectConfig`), running a
+system on a data file and writing its run directory (config.json, outputs.jsonl, then metrics.json and summary.md),
+the counterfactual persona swap (same histories, another dialogue's persona) and selector-only runs.
+
+Scoring, rescoring and comparing run directories are in `scoring.py`; the format is fixed in docs/interfaces.md and
+`db.store` imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pal_core import data
+from pal_core.analysis.scoring import compute_run_metrics, load_consistency, metrics_table, write_jsonl
+from pal_core.errors import ConfigError, UnknownNameError
+from pal_core.inference import distributed, models
+from pal_core.inference.generate import GenerationConfig
+from pal_core.inference.selection import Selector
+from pal_core.inference.selectors import SelectConfig, get_selector
+from pal_core.inference.systems import SYSTEMS, run_system
+
+logger = logging.getLogger(__name__)
+
+_Part = TypeVar("_Part", GenerationConfig, SelectConfig)
+
+
+@dataclass
+class EvalConfig(SelectConfig, GenerationConfig):
+    """One evaluation run: which system, model and data, where to write; decoding (GenerationConfig's fields) and
+    persona selection (SelectConfig's fields, select_then_generate only) come from the two configs it extends."""
+
+    # What to run
+    system: str = field(default="select_then_generate", metadata={"help": f"System: {', '.join(sorted(SYSTEMS))}."})
+    model: str | None = field(default=None, metadata={"help": "LM name or local path; default SmolLM2-135M-Instruct."})
+    data: str = field(default="", metadata={"help": "Examples file (PAL JSON, JSONL, ParlAI); '' = the demo file."})
+    output_dir: str = field(default="", metadata={"help": "The run directory to write; '' = runs/<system>."})
+    limit: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
+    history_window: int = field(default=3, metadata={"help": "Utterances of history kept per example."})
+    share_prefill: bool = field(
+        default=True,
+        metadata={
+            "help": "select_then_generate with the lm selector: one prefill of the persona + history prefix for "
+            "both prompts."
+        },
+    )
+    # Scoring
+    consistency_model: str | None = field(
+        default=None, metadata={"help": "Consistency model dir; default its standard dir; missing = c_score null."}
+    )
+    swap_persona: bool = field(
+        default=False, metadata={"help": "Counterfactual: give each dialogue another's persona."}
+    )
+    swap_seed: int = field(default=0, metadata={"help": "Seed of the persona derangement."})
+    # Where
+    device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N; default cuda if available."})
+    dtype: str | None = field(
+        default=None,
+        metadata={
+            "help": "float32, bfloat16 (on a CPU with AMX about 2x faster than float32, within 0.01 C-score: "
+            "docs/performance.md), float16, or int8 (CPU: dynamic int8 layers); default by device (CPU: float32)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.system not in SYSTEMS:
+            raise UnknownNameError(
+                f"EvalConfig.system: unknown system {self.system!r}; available: {', '.join(sorted(SYSTEMS))}"
+            )
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"EvalConfig.limit: expected >= 1 or None, got {self.limit}")
+        if self.history_window < 1:
+            raise ConfigError(f"EvalConfig.history_window: expected >= 1, got {self.history_window}")
+        if self.swap_persona and self.system == "gold_persona":
+            raise ConfigError(
+                "EvalConfig.swap_persona: expected a system without gold labels, got gold_persona "
+                "(gold labels refer to the original persona)"
+            )
+        SelectConfig.__post_init__(self)
+        GenerationConfig.__post_init__(self)
+
+    def _part(self, cls: type[_Part]) -> _Part:
+        return cls(**{f.name: getattr(self, f.name) for f in fields(cls) if f.init})
+
+    def select_config(self) -> SelectConfig:
+        return self._part(SelectConfig)
+
+    def generation_config(self) -> GenerationConfig:
+        return self._part(GenerationConfig)
+
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) if self.output_dir else Path("runs") / self.system
+
+
+def load_eval_examples(cfg: EvalConfig) -> list[data.Example]:
+    """The configured data file (default: the demo examples), cut to the first `limit` examples."""
+    path = cfg.data or data.demo_examples_path()
+    examples = data.load_examples(path, history_window=cfg.history_window)
+    return examples[: cfg.limit] if cfg.limit else examples
+
+
+def swap_personas(examples: list[data.Example], seed: int = 0) -> list[data.Example]:
+    """Each dialogue gets the persona of another dialogue (a seeded derangement); labels are dropped."""
+    keys = list(dict.fromkeys(ex.dialogue_id or "|".join(ex.persona) for ex in examples))
+    if len(keys) < 2:
+        raise ConfigError(f"swap_personas: expected examples from >= 2 dialogues, got {len(keys)}")
+    target = list(keys)
+    rng = random.Random(seed)
+    for i in range(len(target) - 1, 0, -1):  # Sattolo's shuffle: one cycle, so no dialogue keeps its own persona
+        j = rng.randrange(i)
+        target[i], target[j] = target[j], target[i]
+    persona_of: dict[str, tuple[str, ...]] = {}
+    for ex in examples:
+        persona_of.setdefault(ex.dialogue_id or "|".join(ex.persona), ex.persona)
+    mapping = {k: persona_of[t] for k, t in zip(keys, target, strict=True)}
+    return [
+        replace(ex, persona=mapping[ex.dialogue_id or "|".join(ex.persona)], persona_label=None) for ex in examples
+    ]
+
+
+def build_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector | None:
+    """The selector select_then_generate needs (None for other systems), with the resources it asks for."""
+    if SYSTEMS[cfg.system].selects != "selector":
+        return None
+    return _make_selector(cfg, model, tokenizer)
+
+
+def _make_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector:
+    """cfg.selector with what it needs: the embedder or the consistency model is loaded here (on this process's
+    device), the LM is given."""
+    device = distributed.process_device(cfg.device)
+    embedder = models.load_embedder(device=device) if cfg.selector == "embedding" else None
+    nli = cfg.selector == "nli"
+    consistency = load_consistency(cfg.consistency_model, device=device, required=True) if nli else None
+    return get_selector(
+        cfg.selector,
+        config=cfg.select_config(),
+        model=model,
+        tokenizer=tokenizer,
+        embedder=embedder,
+        consistency=consistency,
+    )
+
+
+def run_generation(cfg: EvalConfig, command: str | None = None) -> tuple[Path, list[dict], list[data.Example]]:
+    """Generate with the configured system; write config.json and outputs.jsonl. Returns (run dir, rows, examples).
+    `command` is the command line that asked for the run (the CLI passes its own), kept in config.json.
+
+    Under `accelerate launch` each process generates for a contiguous shard of the examples on its own device, every
+    process gets all rows back in input order, and only the main process writes."""
+    began = time.perf_counter()
+    examples = load_eval_examples(cfg)
+    used = swap_personas(examples, cfg.swap_seed) if cfg.swap_persona else examples
+    model, tokenizer = models.load_lm(cfg.model, device=distributed.process_device(cfg.device), dtype=cfg.dtype)
+    selector = build_selector(cfg, model, tokenizer)
+    gen_cfg = cfg.generation_config()
+    rows = distributed.map_sharded(
+        lambda part: run_system(
+            cfg.system, part, model, tokenizer, gen_cfg, selector=selector, share_prefill=cfg.share_prefill
+        ),
+        used,
+    )
+    if cfg.swap_persona:
+        for row, ex in zip(rows, examples, strict=True):
+            row["original_persona"] = list(ex.persona)
+            row["original_gold_label"] = list(ex.persona_label) if ex.persona_label is not None else None
+    run_dir = cfg.run_dir()
+    if not distributed.is_main_process():
+        return run_dir, rows, examples
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_jsonl(rows, run_dir / "outputs.jsonl")
+    config = {
+        "command": command,
+        "system": cfg.system,
+        "model": cfg.model or models.DEFAULT_LM,
+        "selector": cfg.selector if selector is not None else ("oracle" if cfg.system == "gold_persona" else None),
+        "data": str(cfg.data or data.demo_examples_path()),
+        "n_examples": len(rows),
+        "generation": asdict(gen_cfg),
+        "created_at": datetime.now(UTC).isoformat(),
+        "wall_time_s": round(time.perf_counter() - began, 3),
+        "eval_config": asdict(cfg),
+    }
+    (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    logger.info("wrote %d outputs to %s in %.1f s", len(rows), run_dir, config["wall_time_s"])
+    return run_dir, rows, examples
+
+
+def _write_summary(run_dir: Path, cfg: EvalConfig, metrics: dict, rows: list[dict]) -> None:
+    lines = [
+        f"# Run `{run_dir.name}`",
+        "",
+        f"- system: `{cfg.system}`",
+        f"- model: `{cfg.model or models.DEFAULT_LM}`",
+        f"- data: `{cfg.data or data.demo_examples_path()}` ({len(rows)} examples)",
+        f"- swap persona: {cfg.swap_persona}",
+        "",
+        metrics_table([cfg.system], [metrics]),
+        "",
+        "## First replies",
+        "",
+    ]
+    for row in rows[:3]:
+        lines += [
+            f"- **{row['id']}** partner: {row['history'][-1] if row['history'] else '(none)'}",
+            f"  - reply: {row['response']}",
+            f"  - gold: {row['reference']}",
+        ]
+    (run_dir / "summary.md").write_text("\n".join(lines) + "\n")
+
+
+def run_evaluation(cfg: EvalConfig, command: str | None = None) -> Path:
+    """Generate, score and write the whole run directory; returns its path.
+
+    Under `accelerate launch` generation is split across the processes; the main process alone computes the metrics
+    over all rows and writes the files, and every process returns once they are written."""
+    began = time.perf_counter()
+    run_dir, rows, _ = run_generation(cfg, command)
+    if distributed.is_main_process():
+        _score_and_write(cfg, run_dir, rows, began)
+    distributed.wait_for_everyone()
+    return run_dir
+
+
+def _score_and_write(cfg: EvalConfig, run_dir: Path, rows: list[dict], began: float) -> None:
+    """metrics.json, summary.md and (with a consistency model) the outputs' contradiction probabilities."""
+    consistency = load_consistency(cfg.consistency_model, device=distributed.process_device(cfg.device))
+    metrics = compute_run_metrics(rows, consistency) if rows else {"n": 0}
+    metrics["wall_time_s"] = round(time.perf_counter() - began, 3)
+    if consistency is not None:
+        write_jsonl(rows, run_dir / "outputs.jsonl")  # rows now carry contradiction probabilities
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    _write_summary(run_dir, cfg, metrics, rows)
+    logger.info("run %s done in %.1f s", run_dir, metrics["wall_time_s"])
+
+
+def run_selection(cfg: EvalConfig) -> Path:
+    """Run only the configured selector over the data; write `<run dir>/selections.jsonl` and return its path."""
+    examples = load_eval_examples(cfg)
+    model, tokenizer = (
+        models.load_lm(cfg.model, device=cfg.device, dtype=cfg.dtype) if cfg.selector == "lm" else (None, None)
+    )
+    selector = _make_selector(cfg, model, tokenizer)
+    rows = [
+        {
+            "id": ex.id,
+            "persona": list(ex.persona),
+            "history": list(ex.history),
+            "gold_label": list(ex.persona_label) if ex.persona_label is not None else None,
+            "selected_index": sel.index,
+            "selected_sentence": sel.sentence,
+            "scores": [round(s, 6) for s in sel.scores],
+        }
+        for ex, sel in zip(examples, selector.select(examples), strict=True)
+    ]
+    out = cfg.run_dir() / "selections.jsonl"
+    write_jsonl(rows, out)
+    logger.info("wrote %d selections (%s) to %s", len(rows), cfg.selector, out)
+    return out
