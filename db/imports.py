@@ -116,19 +116,14 @@ def register_system(
     system has no responses yet. Returns {"system", "system_id", "n_responses", "n_new_dialogues"}."""
     require_role(session, actor, "admin", allow_cli=True)
     _check_system(name, model, config)
-    rows, source = [], Path(name.strip())
     if run_dir is not None:
-        source = Path(run_dir) / "outputs.jsonl"
-        rows = read_responses(source)
+        rows = read_responses(Path(run_dir) / "outputs.jsonl")
+        return import_checked_run(
+            session, actor=actor, name=name, model=model, config=config, rows=rows, run_dir=run_dir
+        )
+    name = name.strip()
     return _write_system(
-        session,
-        actor=actor,
-        name=name.strip(),
-        model=model,
-        config=config,
-        run_dir=str(Path(run_dir).resolve()) if run_dir is not None else "",
-        rows=rows,
-        source=source,
+        session, actor=actor, name=name, model=model, config=config, run_dir="", rows=[], source=Path(name)
     )
 
 

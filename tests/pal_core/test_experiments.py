@@ -196,7 +196,9 @@ def test_rescore_bad_outputs_name_file_and_line(tiny_consistency, tmp_path, caps
     from pal_core.cli.app import main
 
     (tmp_path / "outputs.jsonl").write_text('{"id": "a"}\n')
-    with pytest.raises(DataFormatError, match=r"outputs\.jsonl:1: expected .persona. as a list of strings, got nothing"):
+    with pytest.raises(
+        DataFormatError, match=r"outputs\.jsonl:1: expected .persona. as a list of strings, got nothing"
+    ):
         rescore_run(tmp_path, str(tiny_consistency))
     (tmp_path / "outputs.jsonl").write_text("{not json\n")
     assert main(["rescore", str(tmp_path), "--consistency_model", str(tiny_consistency)]) == 2
