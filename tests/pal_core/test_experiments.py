@@ -9,6 +9,7 @@ import pytest
 import torch
 from palkit import OUTPUT_ROW_KEYS, build_tiny_classifier
 
+import formats.runs
 from pal_core.analysis.scoring import compare_runs, load_consistency, rescore_run
 from pal_core.data.loaders import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
@@ -44,8 +45,11 @@ def _cfg(tiny_lm, tmp_path, **kw) -> EvalConfig:
     return EvalConfig(**{**defaults, **kw})
 
 
-def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path):
+def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path, monkeypatch):
+    opened, real_open_write = [], formats.runs.open_write
+    monkeypatch.setattr(formats.runs, "open_write", lambda p, **kw: opened.append(p.name) or real_open_write(p, **kw))
     run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, consistency_model=str(tiny_consistency), selector="lm"))
+    assert opened == ["outputs.jsonl", "config.json", "metrics.json"]  # each once (temp file + fsync + rename)
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "metrics.json", "outputs.jsonl", "summary.md"]
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["system"], config["selector"], config["n_examples"]) == ("select_then_generate", "lm", 4)
