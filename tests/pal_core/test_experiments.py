@@ -230,3 +230,14 @@ def test_cuda_without_a_gpu_is_an_error_on_every_evaluation_loader(tiny_lm, tiny
 
 def test_load_consistency_honours_the_device(tiny_consistency):
     assert load_consistency(str(tiny_consistency), device="cpu").model.device == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["full_persona", "pal", "persona_free", "sft"])
+def test_runs_written_before_formats_score_the_same(name):
+    from pal_core.analysis.scoring import compute_run_metrics
+
+    run = formats.read_run(demo_examples_path().parent / "runs" / name)
+    metrics = compute_run_metrics(run.rows, None)  # everything but the model's c_score
+    stored = {k: v for k, v in run.metrics.items() if k not in ("c_score", "wall_time_s")}
+    assert set(metrics) - {"c_score"} == set(stored)
+    assert {k: metrics[k] for k in stored} == pytest.approx(stored, abs=1e-9)
