@@ -23,7 +23,8 @@ _BRIEF.maxlevel, _BRIEF.maxstring, _BRIEF.maxother, _BRIEF.maxlist, _BRIEF.maxdi
 _SPACE = re.compile(r"[ \t\n\r]*")
 # Escapes that decode to a NUL or half of a surrogate pair, and raw surrogates (possible only in text not read from
 # UTF-8): only a value whose text holds one gets the full string check.
-_SUSPECT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\ud800-\udfff]")
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_RAW_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def brief(value: object) -> str:
@@ -116,6 +117,15 @@ def _deep_line(text: str, start: int) -> int:
     return line
 
 
+def _suspect(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` may hold what check_storable refuses; False for almost every line, cheaply."""
+    return bool(
+        _SUSPECT_ESCAPE.search(text, start, end)
+        or (not text.isascii() and _RAW_SURROGATE.search(text, start, end))
+        or text.count("[", start, end) + text.count("{", start, end) > MAX_DEPTH
+    )
+
+
 def decode_json(
     text: str, name: str, what: str, *, start: int = 0, line: int = 1, error: type[ValueError] = FormatError
 ) -> tuple[Any, int]:
@@ -123,7 +133,7 @@ def decode_json(
     Every refusal raises `error` `<name>:<line of the fault>: expected <what>, got ...`."""
     try:
         value, end = _DECODER.raw_decode(text, start)
-        if _SUSPECT.search(text, start, end) or text.count("[", start, end) + text.count("{", start, end) > MAX_DEPTH:
+        if _suspect(text, start, end):
             check_storable(value)
         return value, end
     except json.JSONDecodeError as e:
