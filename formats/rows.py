@@ -77,6 +77,9 @@ class OutputRow:
         return replace(_parse(row, where, limits or {}, error), line=line)
 
 
+_KNOWN = {f.name for f in fields(OutputRow)} - {"extra", "line"}
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -118,13 +121,13 @@ def _parse(row: dict, where: str, limits: Limits, error: type[ValueError]) -> Ou
         n = limits[name]
         return get(name, lambda v: isinstance(v, str) and len(v) <= n, f"a string of at most {n} characters")
 
-    n_id = limits.get("id")
-    id_what = f"a string or int of 1-{n_id} characters" if n_id else "a non-empty string or int"
-    id_ok = lambda v: (isinstance(v, str) or _is_int(v)) and 0 < len(str(v)) <= (n_id or len(str(v)))  # noqa: E731
+    def id_ok(v: Any) -> bool:
+        return (isinstance(v, str) or _is_int(v)) and 0 < len(str(v)) <= limits.get("id", len(str(v)))
+
+    id_what = f"a string or int of 1-{limits['id']} characters" if "id" in limits else "a non-empty string or int"
     external_id = get("id", id_ok, id_what, required=True)
     persona = get("persona", _is_str_list, "a list of strings", required=True)
     n, max_turn = len(persona), limits.get("turn")
-    known = {f.name for f in fields(OutputRow)} - {"extra", "line"}
     return OutputRow(
         id=str(external_id),
         persona=persona,
@@ -146,5 +149,5 @@ def _parse(row: dict, where: str, limits: Limits, error: type[ValueError]) -> Ou
         split=text("split"),
         original_persona=get("original_persona", _is_str_list, "a list of strings"),
         original_gold_label=get("original_gold_label", _is_label(None), "[-1] or distinct indices, or null"),
-        extra={k: v for k, v in row.items() if k not in known},
+        extra={k: v for k, v in row.items() if k not in _KNOWN},
     )
