@@ -11,13 +11,10 @@ from db.models import Assignment, Comparison, Dialogue, Judgement, Project, User
 from db.projects import get_project_row
 from db.queries import current, current_for_item
 from db.users import audit, require_role
+from formats.vocab import PREFERENCES, QUESTIONS, RATINGS
 
-PREFERENCES = ("A", "B", "tie", "both_bad")
-# Per-reply question (db.projects.QUESTIONS) -> its columns for the replies A and B.
-ANSWER_FIELDS = {
-    q: (f"{q}_a", f"{q}_b") for q in ("consistency", "persona_used", "contradiction", "fluency", "engagingness")
-}
-RATINGS = ("consistency", "fluency", "engagingness")
+# Per-reply question -> its columns for the replies A and B.
+ANSWER_FIELDS = {q: (f"{q}_a", f"{q}_b") for q in QUESTIONS}
 
 
 def _check_rating(name: str, value: int | None) -> None:

@@ -1,5 +1,7 @@
 """Errors the store raises on bad input; the UI shows `str(e)`, the CLI prints `error: ...` and exits 2."""
 
+from formats import FormatError
+
 
 class StoreError(ValueError):
     """Base of every error `db` raises on bad input or a refused action."""
@@ -17,7 +19,7 @@ class AuthenticationError(StoreError):
     """Wrong user name or password; the message never says which."""
 
 
-class ImportFormatError(StoreError):
+class ImportFormatError(StoreError, FormatError):
     """A run directory or responses file is malformed: the message names file:line and the field."""
 
 

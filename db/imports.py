@@ -4,24 +4,27 @@ both databases accept the same files.
 """
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.errors import ImportFormatError, NotFoundError, StoreError
 from db.models import Dialogue, Response, System
-from db.run_files import (
-    MODEL_LENGTH,
-    NAME_LENGTH,
-    ResponseRow,
-    read_responses,
-    read_run_config,
-    run_system_and_model,
-)
-from db.strict_json import UnstorableValueError, brief, check_storable
+from db.run_files import MODEL_LENGTH, NAME_LENGTH, check_run_config, read_responses, response_metadata
 from db.users import audit, require_role
+from formats import OutputRow, UnstorableValueError, brief, check_storable
 
-__all__ = ["get_system", "import_responses_jsonl", "import_run", "list_systems", "read_responses", "register_system"]
+__all__ = [
+    "check_run_config",
+    "get_system",
+    "import_checked_run",
+    "import_responses_jsonl",
+    "import_run",
+    "list_systems",
+    "read_responses",
+    "register_system",
+]
 
 
 def _write_system(
@@ -32,12 +35,12 @@ def _write_system(
     model: str,
     config: dict,
     run_dir: str,
-    rows: list[ResponseRow],
+    rows: list[OutputRow],
     source: Path,
 ) -> dict:
     if session.scalars(select(System.id).where(System.name == name)).first() is not None:
         raise StoreError(f"system_name: expected a new system name, got existing {name!r}")
-    ids = [r.external_id for r in rows]
+    ids = [r.id for r in rows]
     existing: dict[str, Dialogue] = {}
     for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
         chunk = ids[start : start + 500]
@@ -45,27 +48,27 @@ def _write_system(
             {d.external_id: d for d in session.scalars(select(Dialogue).where(Dialogue.external_id.in_(chunk)))}
         )
     for r in rows:
-        old = existing.get(r.external_id)
+        old = existing.get(r.id)
         if old is not None and (old.persona != r.persona or old.history != r.history):
             raise ImportFormatError(
-                f"{source}:{r.line}: expected the persona and history already stored for id {r.external_id!r}, "
+                f"{source}:{r.line}: expected the persona and history already stored for id {r.id!r}, "
                 "got different ones"
             )
     system = System(name=name, model=model, config=config, run_dir=run_dir)
     session.add(system)
     n_new = 0
     for r in rows:
-        dialogue = existing.get(r.external_id)
+        dialogue = existing.get(r.id)
         if dialogue is None:
             dialogue = Dialogue(
-                external_id=r.external_id,
+                external_id=r.id,
                 persona=r.persona,
-                partner_persona=r.partner_persona,
+                partner_persona=r.partner_persona or [],
                 history=r.history,
-                reference=r.reference,
+                reference=r.reference or "",
                 gold_label=r.gold_label,
                 source=r.source or str(config.get("data", "")),
-                split=r.split,
+                split=r.split or "",
             )
             session.add(dialogue)
             n_new += 1
@@ -78,12 +81,25 @@ def _write_system(
                 selected_sentence=r.selected_sentence,
                 scores=r.scores,
                 contradiction=r.contradiction,
-                meta=r.metadata,
+                meta=response_metadata(r),
             )
         )
     session.flush()
     audit(session, actor, "import_system", name, source=str(source), n_responses=len(rows), n_new_dialogues=n_new)
     return {"system": name, "system_id": system.id, "n_responses": len(rows), "n_new_dialogues": n_new}
+
+
+def _check_system(name: Any, model: Any, config: Any) -> None:
+    if not isinstance(name, str) or not 0 < len(name.strip()) <= NAME_LENGTH:
+        raise StoreError(f"name: expected 1-{NAME_LENGTH} characters, got {brief(name)}")
+    if not isinstance(model, str) or len(model) > MODEL_LENGTH:
+        raise StoreError(f"model: expected a string of at most {MODEL_LENGTH} characters, got {brief(model)}")
+    if not isinstance(config, dict):
+        raise StoreError(f"config: expected a dict, got {type(config).__name__}")
+    try:
+        check_storable([name, model, config])
+    except UnstorableValueError as e:
+        raise StoreError(f"name, model, config: expected values both databases store, got {e}") from None
 
 
 def register_system(
@@ -99,29 +115,15 @@ def register_system(
     made. With `run_dir`, its <run_dir>/outputs.jsonl responses are imported too (all or nothing); without, the
     system has no responses yet. Returns {"system", "system_id", "n_responses", "n_new_dialogues"}."""
     require_role(session, actor, "admin", allow_cli=True)
-    if not isinstance(name, str) or not 0 < len(name.strip()) <= NAME_LENGTH:
-        raise StoreError(f"name: expected 1-{NAME_LENGTH} characters, got {brief(name)}")
-    if not isinstance(model, str) or len(model) > MODEL_LENGTH:
-        raise StoreError(f"model: expected a string of at most {MODEL_LENGTH} characters, got {brief(model)}")
-    if not isinstance(config, dict):
-        raise StoreError(f"config: expected a dict, got {type(config).__name__}")
-    try:
-        check_storable([name, model, config])
-    except (UnstorableValueError, RecursionError) as e:
-        raise StoreError(f"name, model, config: expected values both databases store, got {e}") from None
-    rows, source = [], Path(name.strip())
+    _check_system(name, model, config)
     if run_dir is not None:
-        source = Path(run_dir) / "outputs.jsonl"
-        rows = read_responses(source)
+        rows = read_responses(Path(run_dir) / "outputs.jsonl")
+        return import_checked_run(
+            session, actor=actor, name=name, model=model, config=config, rows=rows, run_dir=run_dir
+        )
+    name = name.strip()
     return _write_system(
-        session,
-        actor=actor,
-        name=name.strip(),
-        model=model,
-        config=config,
-        run_dir=str(Path(run_dir).resolve()) if run_dir is not None else "",
-        rows=rows,
-        source=source,
+        session, actor=actor, name=name, model=model, config=config, run_dir="", rows=[], source=Path(name)
     )
 
 
@@ -133,9 +135,39 @@ def import_run(session: Session, *, actor: str | None, run_dir: str | Path, syst
     require_role(session, actor, "admin", allow_cli=True)
     run_dir = Path(run_dir)
     config_path = run_dir / "config.json"
-    config = read_run_config(config_path)
-    name, model = run_system_and_model(config_path, config, system_name)
-    return register_system(session, actor=actor, name=name, model=model, config=config, run_dir=run_dir)
+    if not config_path.is_file():
+        raise ImportFormatError(f"{config_path.resolve()}: expected a run config, got no such file")
+    config, name, model = check_run_config(config_path, system_name=system_name)
+    rows = read_responses(run_dir / "outputs.jsonl")
+    return import_checked_run(session, actor=actor, name=name, model=model, config=config, rows=rows, run_dir=run_dir)
+
+
+def import_checked_run(
+    session: Session,
+    *,
+    actor: str | None,
+    name: str,
+    model: str,
+    config: dict,
+    rows: list[OutputRow],
+    run_dir: str | Path,
+    source: str | Path | None = None,
+) -> dict:
+    """Store a run whose config (check_run_config) and rows (read_responses) were already checked, e.g. from the
+    bytes of an upload before its files were kept in `run_dir` (admin). `source` names the outputs file in messages
+    (default <run_dir>/outputs.jsonl). Same return as import_run."""
+    require_role(session, actor, "admin", allow_cli=True)
+    _check_system(name, model, config)
+    return _write_system(
+        session,
+        actor=actor,
+        name=name.strip(),
+        model=model,
+        config=config,
+        run_dir=str(Path(run_dir).resolve()),
+        rows=rows,
+        source=Path(source) if source is not None else Path(run_dir) / "outputs.jsonl",
+    )
 
 
 def import_responses_jsonl(

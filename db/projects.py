@@ -10,11 +10,9 @@ from db.errors import NotFoundError, StoreError
 from db.imports import get_system
 from db.models import Comparison, Dialogue, Project, Response
 from db.users import audit, require_role
+from formats.vocab import DEFAULT_QUESTIONS, NO_WINNER, QUESTIONS
 
-SPECIAL_ANSWERS = ("tie", "both_bad")
-# Per-reply questions a project may ask; the preference (A / B / tie / both bad) is always asked and required.
-QUESTIONS = ("consistency", "persona_used", "contradiction", "fluency", "engagingness")
-DEFAULT_QUESTIONS = ("consistency", "persona_used", "contradiction")
+SPECIAL_ANSWERS = NO_WINNER  # gold answers that name no system
 DEFAULT_MIN_SECONDS = 3.0  # median seconds per judgement below which the Agreement page flags an annotator
 
 

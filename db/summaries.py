@@ -11,8 +11,8 @@ from db.models import Comparison, Judgement, Response, System
 from db.projects import get_project_row
 from db.queries import is_current
 from db.users import require_role
+from formats.vocab import RATINGS
 
-RATINGS = ("consistency", "fluency", "engagingness")
 _RA, _RB = aliased(Response), aliased(Response)
 _SA, _SB = aliased(System), aliased(System)
 

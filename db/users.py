@@ -11,10 +11,8 @@ from sqlalchemy.orm import Session
 
 from db.errors import AuthenticationError, NotFoundError, PermissionDeniedError, StoreError
 from db.models import AuditLog, LoginSession, User, utc_now
+from formats.vocab import ROLE_RANK, ROLES
 
-ROLES = ("admin", "researcher", "annotator", "viewer")
-# each role may do what the ones below it may; researcher: exports judgements and starts training runs
-ROLE_RANK = {"viewer": 0, "annotator": 1, "researcher": 2, "admin": 3}
 CLI_ACTOR = "cli"  # audit name of actor=None, the trusted local operator
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): a login stays well under 100 ms on a busy CPU.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)

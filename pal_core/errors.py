@@ -1,11 +1,13 @@
 """The error types library code raises; only the edges (CLI, pages) catch them."""
 
+from formats import FormatError
+
 
 class PalError(ValueError):
     """Base of every error PAL Studio raises on bad input."""
 
 
-class DataFormatError(PalError):
+class DataFormatError(PalError, FormatError):
     """A data file or record is malformed: the message names file:line (or record index), field and expectation."""
 
 

@@ -3,15 +3,20 @@
 
 import streamlit as st
 
-# path, label, lowest role, what it is for (the home page repeats the last column)
-PAGES = (
-    ("pages/1_Annotate.py", "Annotate", "annotator", "compare two replies, keyboard first"),
-    ("pages/2_Inspector.py", "Inspector", "viewer", "selector scores, confusion, errors"),
-    ("pages/3_Leaderboard.py", "Leaderboard", "viewer", "Bradley-Terry with 95% intervals, win rates, metrics"),
-    ("pages/4_Agreement.py", "Agreement", "viewer", "kappa / alpha, gold accuracy, speed, adjudication"),
-    ("pages/5_Export_and_train.py", "Export and train", "viewer", "aggregates; researchers export and train"),
-    ("pages/6_Playground.py", "Playground", "annotator", "chat with a model given a persona"),
-    ("pages/7_Admin.py", "Admin", "admin", "users, projects, uploads and imports, progress"),
+from formats.vocab import PAGE_MIN_ROLE
+
+# path, label, lowest role (formats.vocab.PAGE_MIN_ROLE), what it is for (the home page repeats the last column)
+PAGES = tuple(
+    (path, label, PAGE_MIN_ROLE[path], purpose)
+    for path, label, purpose in (
+        ("pages/1_Annotate.py", "Annotate", "compare two replies, keyboard first"),
+        ("pages/2_Inspector.py", "Inspector", "selector scores, confusion, errors"),
+        ("pages/3_Leaderboard.py", "Leaderboard", "Bradley-Terry with 95% intervals, win rates, metrics"),
+        ("pages/4_Agreement.py", "Agreement", "kappa / alpha, gold accuracy, speed, adjudication"),
+        ("pages/5_Export_and_train.py", "Export and train", "aggregates; researchers export and train"),
+        ("pages/6_Playground.py", "Playground", "chat with a model given a persona"),
+        ("pages/7_Admin.py", "Admin", "users, projects, uploads and imports, progress"),
+    )
 )
 
 

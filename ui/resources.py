@@ -2,16 +2,16 @@
 examples and language models (typed paths confined to allowed roots). Cache keys are the arguments, so a test that
 moves PAL_DB_URL gets its own entry."""
 
-import json
 import logging
 import os
 from pathlib import Path
 
 import streamlit as st
 
+import formats
 from db.session import default_db_url, make_session_factory, read_session, upgrade_db
 from pal_core import data
-from pal_core.errors import ConfigError
+from pal_core.errors import ConfigError, DataFormatError
 
 logger = logging.getLogger(__name__)
 ROOTS_ENV = "PAL_ROOTS"  # extra folders (os.pathsep-separated) whose runs and models the dashboard may read
@@ -41,17 +41,11 @@ def read_only():
 
 @st.cache_data(show_spinner=False)
 def load_run(run_dir: str) -> dict:
-    """{"config", "metrics", "rows"} of a run directory (config/metrics empty when their file is missing)."""
-    path = Path(run_dir)
-    rows = [
-        json.loads(line) for line in (path / "outputs.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
-    ]
-    out = {"config": {}, "metrics": {}, "rows": rows}
-    for name in ("config", "metrics"):
-        file = path / f"{name}.json"
-        if file.is_file():
-            out[name] = json.loads(file.read_text(encoding="utf-8"))
-    return out
+    """{"config", "metrics", "rows"} of a run directory, read by formats.read_run (config/metrics empty when their
+    file is missing). Rows are outputs.jsonl objects with every documented key (None when the run lacks it, e.g.
+    `scores` of a system that selects nothing); a malformed file raises DataFormatError naming file and line."""
+    run = formats.read_run(run_dir, error=DataFormatError)
+    return {"config": run.config, "metrics": run.metrics, "rows": [row.to_dict() for row in run.rows]}
 
 
 def allowed_roots() -> list[Path]:

@@ -1,9 +1,9 @@
-"""Files uploaded from the browser, checked by the same code as the CLI before anything is kept: a run's responses
-JSONL by db.imports.read_responses, a dialogue file by pal_core.data.loaders.load_examples. Errors name the uploaded file
-and line (`outputs.jsonl:3: expected ...`). A run is kept as a run directory under .pal/uploads/ (so the Inspector
-and Leaderboard can read it) and imported in one transaction; a dialogue file is kept under .pal/data/."""
+"""Files uploaded from the browser, checked on their bytes by the same code as the CLI before anything is kept: a
+run's responses JSONL by db.imports.read_responses and its config.json by db.imports.check_run_config, a dialogue file
+by pal_core.data.loaders.load_examples. Errors name the uploaded file and line (`outputs.jsonl:3: expected ...`). A
+run is kept as a run directory under .pal/uploads/ (so the Inspector and Leaderboard can read it) and imported in one
+transaction; a dialogue file is kept under .pal/data/."""
 
-import json
 import re
 import shutil
 import tempfile
@@ -12,15 +12,16 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from db import store
+import formats
 from db.errors import ImportFormatError
-from db.imports import read_responses
+from db.imports import check_run_config, import_checked_run, read_responses
 from pal_core import data
 from pal_core.errors import DataFormatError
 
 UPLOADS_DIR = Path(".pal") / "uploads"  # relative to the app's working directory, an allowed root (ui.resources)
 DATA_DIR = Path(".pal") / "data"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_NAME = 64  # characters of the system name kept in the upload's folder name
 
 
 def _safe_name(name: str) -> str:
@@ -39,26 +40,31 @@ def import_uploaded_run(
     config_name: str = "config.json",
     uploads_dir: Path = UPLOADS_DIR,
 ) -> dict:
-    """Check an uploaded outputs.jsonl (and config.json), keep them as a run directory and import it as
-    `system_name` (admin) in the caller's transaction; on any error nothing is kept. Returns import_run's dict."""
-    read_responses(outputs, name=outputs_name)  # file:line errors under the upload's own name
-    settings: dict = {}
-    if config is not None:
-        try:
-            settings = json.loads(config.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            line = getattr(e, "lineno", 1)
-            raise ImportFormatError(f"{config_name}:{line}: expected a JSON object in UTF-8, got {e}") from e
-        if not isinstance(settings, dict):
-            raise ImportFormatError(f"{config_name}:1: expected a JSON object, got {type(settings).__name__}")
-    settings = {**settings, "system": system_name.strip() or settings.get("system")}
+    """Check an uploaded outputs.jsonl and config.json on their bytes, with the checks `pal import-run` runs
+    (db.imports.read_responses, check_run_config; errors name the uploaded files), then keep them as a run directory
+    and import it as `system_name` (default the config's "system"; admin) in the caller's transaction. Nothing is
+    written before both files pass; on any later error nothing is kept. Returns import_run's dict."""
+    rows = read_responses(outputs, name=outputs_name)
+    settings, name, model = check_run_config(
+        config if config is not None else b"{}", name=config_name, system_name=system_name
+    )
+    settings = {**settings, "system": name}  # the kept config says which system it is
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-%f")
-    run_dir = uploads_dir / f"{stamp}-{_safe_name(str(settings['system'] or 'run'))}"
+    run_dir = uploads_dir / f"{stamp}-{_safe_name(name)[:MAX_NAME]}"
     run_dir.mkdir(parents=True)
     try:
-        (run_dir / "outputs.jsonl").write_bytes(outputs)
-        (run_dir / "config.json").write_text(json.dumps(settings, ensure_ascii=False, indent=1), encoding="utf-8")
-        return store.import_run(session, actor=actor, run_dir=run_dir.resolve(), system_name=settings["system"])
+        (run_dir / formats.OUTPUTS_FILE).write_bytes(outputs)
+        formats.write_json(run_dir / formats.CONFIG_FILE, settings, error=ImportFormatError)
+        return import_checked_run(
+            session,
+            actor=actor,
+            name=name,
+            model=model,
+            config=settings,
+            rows=rows,
+            run_dir=run_dir.resolve(),
+            source=outputs_name,
+        )
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)  # the store call wrote nothing either (one transaction)
         raise

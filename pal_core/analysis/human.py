@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from formats.vocab import PREFERENCES, RATINGS
 from pal_core.errors import DataFormatError, PalError
 
-PREFERENCES = ("A", "B", "tie", "both_bad")
-CRITERIA = ("consistency", "fluency", "engagingness")
+CRITERIA = RATINGS  # the 1-5 rated questions
 # Score of system_a per preference: a win, a loss, or half a win for no preference either way.
 A_SCORE = {"A": 1.0, "B": 0.0, "tie": 0.5, "both_bad": 0.5}
 MAX_NEWTON_STEPS = 100

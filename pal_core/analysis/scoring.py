@@ -1,6 +1,7 @@
 """Scoring run directories: the metrics of a run's output rows (text metrics, selection accuracy/F1, C-score from
 the consistency model), rescoring a run from its outputs.jsonl without generating again, and the Markdown table that
-compares runs. Running a system and writing the run is `experiments.py`; the format is fixed in docs/interfaces.md.
+compares runs. Running a system and writing the run is `experiments.py`; the format is formats.runs (read_run /
+write_run, one OutputRow per outputs.jsonl line; docs/interfaces.md).
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import formats
+from formats import OutputRow
 from pal_core import data
 from pal_core.analysis.metrics import compute_text_metrics, load_metric
 from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 
-# What rescoring reads from each outputs.jsonl line.
-RESCORE_KEYS = ("id", "persona", "response", "reference", "gold_label", "selected_index")
 METRIC_ORDER = (
     "bleu_1",
     "bleu_2",
@@ -68,28 +69,30 @@ def _consistency_scores(consistency: Any, personas: list[list[str]], responses: 
     return c_score, [[round(row[0], 6) for row in rows] for rows in nested]  # column 0 = contradict
 
 
-def compute_run_metrics(rows: list[dict], consistency: Any) -> dict:
-    """metrics.json content: text metrics, selection metrics (gold labels + selections), C-score (model given)."""
-    metrics: dict[str, Any] = dict(compute_text_metrics([r["response"] for r in rows], [r["reference"] for r in rows]))
-    scored = [r for r in rows if r["gold_label"] is not None and r["selected_index"] is not None]
+def compute_run_metrics(rows: list[OutputRow], consistency: Any) -> dict:
+    """metrics.json content: text metrics, selection metrics (gold labels + selections), C-score (model given); with a
+    consistency model each row's `contradiction` is set."""
+    metrics: dict[str, Any] = dict(compute_text_metrics([r.response for r in rows], [r.reference or "" for r in rows]))
+    scored = [r for r in rows if r.gold_label is not None and r.selected_index is not None]
     if scored:
         metrics.update(
             load_metric("selection").compute(
-                predictions=[r["selected_index"] for r in scored], references=[r["gold_label"] for r in scored]
+                predictions=[r.selected_index for r in scored], references=[r.gold_label for r in scored]
             )
         )
     metrics["c_score"] = None
+    swapped = rows[0].original_persona is not None
     if consistency is not None:
-        personas, responses = [r["persona"] for r in rows], [r["response"] for r in rows]
+        personas, responses = [r.persona for r in rows], [r.response for r in rows]
         metrics["c_score"], contradiction = _consistency_scores(consistency, personas, responses)
         for row, flags in zip(rows, contradiction, strict=True):
-            row["contradiction"] = flags
-        if "original_persona" in rows[0]:
-            original, _ = _consistency_scores(consistency, [r["original_persona"] for r in rows], responses)
+            row.contradiction = flags
+        if swapped:
+            original, _ = _consistency_scores(consistency, [r.original_persona or [] for r in rows], responses)
             metrics["c_score_swapped"] = metrics["c_score"]
             metrics["c_score_original"] = original
             metrics["c_score_swap_delta"] = metrics["c_score"] - original
-    elif "original_persona" in rows[0]:
+    elif swapped:
         metrics.update(c_score_swapped=None, c_score_original=None, c_score_swap_delta=None)
     metrics["n"] = len(rows)
     return metrics
@@ -112,41 +115,29 @@ def metrics_table(names: list[str], metric_rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _read_outputs(path: Path) -> list[dict]:
-    """A run's outputs.jsonl; a line that is not a JSON object with the output keys names the file and line."""
-    if not path.is_file():
-        raise ConfigError(f"rescore: expected a run directory with outputs.jsonl, got no {path}")
-    rows = []
-    for where, _, row in data.iter_json_lines(path):
-        missing = [k for k in RESCORE_KEYS if k not in row]
-        if missing:
-            raise DataFormatError(f"{where}: expected the keys {', '.join(RESCORE_KEYS)}, got no {missing[0]!r}")
-        rows.append(row)
-    if not rows:
-        raise DataFormatError(f"{path}: expected at least one output line, got none")
-    return rows
-
-
 def rescore_run(run_dir: str | Path, consistency_model: str | None = None, device: str | None = None) -> dict:
     """Recompute a run's metrics from its outputs.jsonl (e.g. after retraining the consistency model), without
-    generating again; rewrites metrics.json and the outputs' contradiction probabilities, keeps the generation's
-    wall time. Returns the new metrics."""
+    generating again; rewrites metrics.json and the outputs' contradiction probabilities (each file once, atomically),
+    keeps the generation's wall time. Returns the new metrics."""
     from pal_core.judge.classifier import default_model_dir  # torch + transformers: imported only when scoring
 
     run_dir = Path(run_dir)
-    rows = _read_outputs(run_dir / "outputs.jsonl")
+    run = formats.read_run(run_dir, error=DataFormatError)
+    for row in run.rows:
+        if row.reference is None:
+            raise DataFormatError(
+                f"{run_dir / formats.OUTPUTS_FILE}:{row.line}: expected 'reference' as a string, got nothing"
+            )
     consistency = load_consistency(consistency_model, device=device, required=True)
-    old_path = run_dir / "metrics.json"
-    old = json.loads(old_path.read_text()) if old_path.is_file() else {}
-    metrics = compute_run_metrics(rows, consistency)
+    old = run.metrics
+    metrics = compute_run_metrics(run.rows, consistency)
     metrics["wall_time_s"] = old.get("wall_time_s")
     metrics["rescored"] = {
         "at": datetime.now(UTC).isoformat(),
         "consistency_model": str(consistency_model or default_model_dir()),
         "c_score_before": old.get("c_score"),
     }
-    write_jsonl(rows, run_dir / "outputs.jsonl")
-    old_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    formats.write_run(run_dir, rows=run.rows, metrics=metrics, error=DataFormatError)
     logger.info("rescored %s: c_score %s -> %.4f", run_dir, old.get("c_score"), metrics["c_score"])
     return metrics
 
@@ -155,10 +146,10 @@ def compare_runs(run_dirs: list[str | Path]) -> str:
     """The Markdown metrics table of several run directories (named `<dir name> (<system>)`)."""
     names, metric_rows = [], []
     for d in map(Path, run_dirs):
-        path = d / "metrics.json"
+        path, config = d / formats.METRICS_FILE, d / formats.CONFIG_FILE
         if not path.is_file():
             raise ConfigError(f"compare_runs: expected a run directory with metrics.json, got {d.resolve()}")
-        system = json.loads((d / "config.json").read_text()).get("system") if (d / "config.json").is_file() else "?"
+        system = formats.read_json_object(config, error=DataFormatError).get("system") if config.is_file() else "?"
         names.append(f"{d.name} ({system})")
-        metric_rows.append(json.loads(path.read_text()))
+        metric_rows.append(formats.read_json_object(path, error=DataFormatError))
     return metrics_table(names, metric_rows)

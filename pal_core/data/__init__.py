@@ -1,7 +1,10 @@
-"""Dialogue data: the `Example`/`Dialogue` types (examples.py), one streaming reader per file format (readers.py),
-the strict text layer under them (textio.py) and the loaders/writers everything else calls (loaders.py).
+"""Dialogue data: the `Example`/`Dialogue` types (examples.py), one streaming reader per file format (readers.py) and
+the loaders/writers everything else calls (loaders.py). The strict text layer under them (gzip-sniffing line reader,
+strict JSON, atomic writer) is the top-level `formats` package; `open_text`, `open_write` and `iter_json_lines` here
+are its functions raising DataFormatError.
 
-Imports: pal_core.errors only (no torch, no transformers). The names below are the package's public API."""
+Imports: formats and pal_core.errors only (no torch, no transformers). The names below are the package's public
+API."""
 
 from pal_core.data.examples import Dialogue, Example, check_label
 from pal_core.data.loaders import (

@@ -4,7 +4,7 @@
 
 from dataclasses import dataclass, field
 
-from pal_core.data.textio import brief
+from formats import brief
 from pal_core.errors import DataFormatError
 
 

@@ -8,17 +8,20 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 
+import formats
+from formats import brief
 from pal_core.data.examples import Dialogue, Example
-from pal_core.data.readers import RCDG_NAME, READERS
-from pal_core.data.textio import brief, iter_lines
-from pal_core.data.textio import (
-    iter_json_lines as iter_json_lines,  # public here: the loaders' one reader of JSON Lines
-)
-from pal_core.data.textio import open_text as open_text  # public here: the one gzip-sniffing text reader
-from pal_core.data.textio import open_write as open_write  # public here: the writer counterpart (temp file + rename)
+from pal_core.data.readers import RCDG_NAME, READERS, iter_lines
+from pal_core.data.readers import iter_json_lines as iter_json_lines  # public here: the one JSON Lines reader
 from pal_core.errors import DataFormatError, UnknownNameError
+
+# The formats package's gzip-sniffing text reader and atomic writer (temp file + fsync + rename), raising
+# DataFormatError: public here for the rest of pal_core.
+open_text = partial(formats.open_text, error=DataFormatError)
+open_write = partial(formats.open_write, error=DataFormatError)
 
 logger = logging.getLogger(__name__)
 

@@ -6,12 +6,19 @@ parallel text (per-/src-/tgt-<split>.txt), gzipped or not. Malformed input raise
 import re
 from collections.abc import Iterator
 from dataclasses import fields
+from functools import partial
 from itertools import zip_longest
 from pathlib import Path
 
+import formats
+from formats import brief
 from pal_core.data.examples import Example, check_label
-from pal_core.data.textio import brief, iter_json_lines, iter_json_list, iter_lines
 from pal_core.errors import DataFormatError
+
+# The formats package's readers, raising DataFormatError.
+iter_lines = partial(formats.iter_lines, error=DataFormatError)
+iter_json_lines = partial(formats.iter_json_lines, error=DataFormatError)
+iter_json_list = partial(formats.iter_json_list, error=DataFormatError)
 
 RCDG_NAME = re.compile(r"^(per|src|tgt)-(?P<split>[^/]+?)\.txt$")
 _SPLITS = ("train", "valid", "test", "demo")

@@ -1,14 +1,14 @@
 """Evaluation runs: `EvalConfig` (the run's own settings on top of `GenerationConfig` and `SelectConfig`), running a
-system on a data file and writing its run directory (config.json, outputs.jsonl, then metrics.json and summary.md),
-the counterfactual persona swap (same histories, another dialogue's persona) and selector-only runs.
+system on a data file and writing its run directory (formats.write_run: outputs.jsonl, config.json and metrics.json,
+each once and atomically; then summary.md), the counterfactual persona swap (same histories, another dialogue's
+persona) and selector-only runs.
 
-Scoring, rescoring and comparing run directories are in `scoring.py`; the format is fixed in docs/interfaces.md and
-`db.store` imports it.
+Scoring, rescoring and comparing run directories are in `scoring.py`; the format is formats.runs (docs/interfaces.md)
+and `db.store` imports it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import formats
+from formats import OutputRow
 from pal_core import data
 from pal_core.analysis.scoring import compute_run_metrics, load_consistency, metrics_table, write_jsonl
-from pal_core.errors import ConfigError, UnknownNameError
+from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
 from pal_core.inference import distributed, models
 from pal_core.inference.generate import GenerationConfig
 from pal_core.inference.selection import Selector
@@ -148,12 +150,11 @@ def _make_selector(cfg: EvalConfig, model: Any, tokenizer: Any) -> Selector:
     )
 
 
-def run_generation(cfg: EvalConfig, command: str | None = None) -> tuple[Path, list[dict], list[data.Example]]:
-    """Generate with the configured system; write config.json and outputs.jsonl. Returns (run dir, rows, examples).
-    `command` is the command line that asked for the run (the CLI passes its own), kept in config.json.
+def _generate(cfg: EvalConfig, command: str | None) -> tuple[Path, list[OutputRow], dict]:
+    """(run dir, rows, config.json content) of generating with the configured system; writes nothing.
 
-    Under `accelerate launch` each process generates for a contiguous shard of the examples on its own device, every
-    process gets all rows back in input order, and only the main process writes."""
+    Under `accelerate launch` each process generates for a contiguous shard of the examples on its own device and
+    every process gets all rows back in input order."""
     began = time.perf_counter()
     examples = load_eval_examples(cfg)
     used = swap_personas(examples, cfg.swap_seed) if cfg.swap_persona else examples
@@ -170,11 +171,6 @@ def run_generation(cfg: EvalConfig, command: str | None = None) -> tuple[Path, l
         for row, ex in zip(rows, examples, strict=True):
             row["original_persona"] = list(ex.persona)
             row["original_gold_label"] = list(ex.persona_label) if ex.persona_label is not None else None
-    run_dir = cfg.run_dir()
-    if not distributed.is_main_process():
-        return run_dir, rows, examples
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_jsonl(rows, run_dir / "outputs.jsonl")
     config = {
         "command": command,
         "system": cfg.system,
@@ -187,12 +183,22 @@ def run_generation(cfg: EvalConfig, command: str | None = None) -> tuple[Path, l
         "wall_time_s": round(time.perf_counter() - began, 3),
         "eval_config": asdict(cfg),
     }
-    (run_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    logger.info("wrote %d outputs to %s in %.1f s", len(rows), run_dir, config["wall_time_s"])
-    return run_dir, rows, examples
+    checked = [OutputRow.from_dict(row, f"row {i}", error=DataFormatError) for i, row in enumerate(rows)]
+    return cfg.run_dir(), checked, config
 
 
-def _write_summary(run_dir: Path, cfg: EvalConfig, metrics: dict, rows: list[dict]) -> None:
+def run_generation(cfg: EvalConfig, command: str | None = None) -> tuple[Path, list[OutputRow], dict]:
+    """Generate with the configured system; write config.json and outputs.jsonl (each once, atomically; the main
+    process only, under `accelerate launch`). Returns (run dir, rows, config). `command` is the command line that
+    asked for the run (the CLI passes its own), kept in config.json."""
+    run_dir, rows, config = _generate(cfg, command)
+    if distributed.is_main_process():
+        formats.write_run(run_dir, config, rows, error=DataFormatError)
+        logger.info("wrote %d outputs to %s in %.1f s", len(rows), run_dir, config["wall_time_s"])
+    return run_dir, rows, config
+
+
+def _write_summary(run_dir: Path, cfg: EvalConfig, metrics: dict, rows: list[OutputRow]) -> None:
     lines = [
         f"# Run `{run_dir.name}`",
         "",
@@ -208,36 +214,31 @@ def _write_summary(run_dir: Path, cfg: EvalConfig, metrics: dict, rows: list[dic
     ]
     for row in rows[:3]:
         lines += [
-            f"- **{row['id']}** partner: {row['history'][-1] if row['history'] else '(none)'}",
-            f"  - reply: {row['response']}",
-            f"  - gold: {row['reference']}",
+            f"- **{row.id}** partner: {row.history[-1] if row.history else '(none)'}",
+            f"  - reply: {row.response}",
+            f"  - gold: {row.reference}",
         ]
-    (run_dir / "summary.md").write_text("\n".join(lines) + "\n")
+    with data.open_write(run_dir / "summary.md") as f:
+        f.write("\n".join(lines) + "\n")
 
 
 def run_evaluation(cfg: EvalConfig, command: str | None = None) -> Path:
-    """Generate, score and write the whole run directory; returns its path.
+    """Generate, score and write the whole run directory: outputs.jsonl, config.json and metrics.json each once and
+    atomically, then summary.md. Returns its path.
 
     Under `accelerate launch` generation is split across the processes; the main process alone computes the metrics
     over all rows and writes the files, and every process returns once they are written."""
     began = time.perf_counter()
-    run_dir, rows, _ = run_generation(cfg, command)
+    run_dir, rows, config = _generate(cfg, command)
     if distributed.is_main_process():
-        _score_and_write(cfg, run_dir, rows, began)
+        consistency = load_consistency(cfg.consistency_model, device=distributed.process_device(cfg.device))
+        metrics = compute_run_metrics(rows, consistency) if rows else {"n": 0}  # sets rows' contradiction
+        metrics["wall_time_s"] = round(time.perf_counter() - began, 3)
+        formats.write_run(run_dir, config, rows, metrics, error=DataFormatError)
+        _write_summary(run_dir, cfg, metrics, rows)
+        logger.info("run %s done in %.1f s", run_dir, metrics["wall_time_s"])
     distributed.wait_for_everyone()
     return run_dir
-
-
-def _score_and_write(cfg: EvalConfig, run_dir: Path, rows: list[dict], began: float) -> None:
-    """metrics.json, summary.md and (with a consistency model) the outputs' contradiction probabilities."""
-    consistency = load_consistency(cfg.consistency_model, device=distributed.process_device(cfg.device))
-    metrics = compute_run_metrics(rows, consistency) if rows else {"n": 0}
-    metrics["wall_time_s"] = round(time.perf_counter() - began, 3)
-    if consistency is not None:
-        write_jsonl(rows, run_dir / "outputs.jsonl")  # rows now carry contradiction probabilities
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    _write_summary(run_dir, cfg, metrics, rows)
-    logger.info("run %s done in %.1f s", run_dir, metrics["wall_time_s"])
 
 
 def run_selection(cfg: EvalConfig) -> Path:

@@ -107,6 +107,34 @@ def test_bad_uploaded_run_names_file_and_line_and_writes_nothing(db_url, workdir
     assert not (workdir / ".pal" / "uploads").exists() or not any((workdir / ".pal" / "uploads").iterdir())
 
 
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            b'{\n "system": "s",\n "model": "m",\n "model": "n"\n}',
+            "config.json:4: expected a JSON object, got the key",
+        ),
+        (b'{\n "data": "\\udfff"\n}', "config.json:2: expected a JSON object, got a lone surrogate"),
+        (b'{"g": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "config.json:1: expected a JSON object, got JSON nested"),
+    ],
+    ids=["duplicate_key", "lone_surrogate", "deep"],
+)
+def test_bad_uploaded_config_is_refused_on_its_bytes(db_url, workdir, config, message):
+    """The page runs `pal import-run`'s config check on the uploaded bytes (issue 22 item 9)."""
+    before = systems(db_url)
+    at = page("pages/7_Admin.py").run()
+    upload_run(at, ("outputs.jsonl", (DEMO_RUN / "outputs.jsonl").read_bytes()), "", config=config)
+    assert not at.exception and plain(at.error[0].value).startswith(message), at.error[0].value
+    assert systems(db_url) == before and not (workdir / ".pal" / "uploads").exists()
+
+
+def test_uploaded_config_with_a_bom_is_imported(db_url, workdir):
+    at = page("pages/7_Admin.py").run()
+    config = b"\xef\xbb\xbf" + (DEMO_RUN / "config.json").read_bytes()
+    upload_run(at, ("outputs.jsonl", (DEMO_RUN / "outputs.jsonl").read_bytes()), "bom_pal", config=config)
+    assert not at.exception and not at.error and "bom_pal" in systems(db_url)
+
+
 def test_uploaded_dialogue_file_is_checked_and_kept(db_url, workdir):
     at = page("pages/7_Admin.py").run()
     at.button(key="FormSubmitter:admin_upload_data-Check and keep").click().run()  # nothing chosen: said so

@@ -9,6 +9,7 @@ import pytest
 import torch
 from palkit import OUTPUT_ROW_KEYS, build_tiny_classifier
 
+import formats.runs
 from pal_core.analysis.scoring import compare_runs, load_consistency, rescore_run
 from pal_core.data.loaders import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
@@ -44,8 +45,11 @@ def _cfg(tiny_lm, tmp_path, **kw) -> EvalConfig:
     return EvalConfig(**{**defaults, **kw})
 
 
-def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path):
+def test_run_evaluation_writes_run_directory(tiny_lm, tiny_consistency, tmp_path, monkeypatch):
+    opened, real_open_write = [], formats.runs.open_write
+    monkeypatch.setattr(formats.runs, "open_write", lambda p, **kw: opened.append(p.name) or real_open_write(p, **kw))
     run_dir = run_evaluation(_cfg(tiny_lm, tmp_path, consistency_model=str(tiny_consistency), selector="lm"))
+    assert opened == ["outputs.jsonl", "config.json", "metrics.json"]  # each once (temp file + fsync + rename)
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.json", "metrics.json", "outputs.jsonl", "summary.md"]
     config = json.loads((run_dir / "config.json").read_text())
     assert (config["system"], config["selector"], config["n_examples"]) == ("select_then_generate", "lm", 4)
@@ -196,7 +200,9 @@ def test_rescore_bad_outputs_name_file_and_line(tiny_consistency, tmp_path, caps
     from pal_core.cli.app import main
 
     (tmp_path / "outputs.jsonl").write_text('{"id": "a"}\n')
-    with pytest.raises(DataFormatError, match=r"outputs\.jsonl:1: expected the keys id, persona, .*got no 'persona'"):
+    with pytest.raises(
+        DataFormatError, match=r"outputs\.jsonl:1: expected .persona. as a list of strings, got nothing"
+    ):
         rescore_run(tmp_path, str(tiny_consistency))
     (tmp_path / "outputs.jsonl").write_text("{not json\n")
     assert main(["rescore", str(tmp_path), "--consistency_model", str(tiny_consistency)]) == 2
@@ -224,3 +230,14 @@ def test_cuda_without_a_gpu_is_an_error_on_every_evaluation_loader(tiny_lm, tiny
 
 def test_load_consistency_honours_the_device(tiny_consistency):
     assert load_consistency(str(tiny_consistency), device="cpu").model.device == torch.device("cpu")
+
+
+@pytest.mark.parametrize("name", ["full_persona", "pal", "persona_free", "sft"])
+def test_runs_written_before_formats_score_the_same(name):
+    from pal_core.analysis.scoring import compute_run_metrics
+
+    run = formats.read_run(demo_examples_path().parent / "runs" / name)
+    metrics = compute_run_metrics(run.rows, None)  # everything but the model's c_score
+    stored = {k: v for k, v in run.metrics.items() if k not in ("c_score", "wall_time_s")}
+    assert set(metrics) - {"c_score"} == set(stored)
+    assert {k: metrics[k] for k in stored} == pytest.approx(stored, abs=1e-9)
