@@ -12,6 +12,7 @@ PAGES = (
     ("pages/5_Export_and_train.py", "Export and train", "viewer", "aggregates; researchers export and train"),
     ("pages/6_Playground.py", "Playground", "annotator", "chat with a model given a persona"),
     ("pages/7_Admin.py", "Admin", "admin", "users, projects, uploads and imports, progress"),
+    ("pages/8_Report.py", "Report", "viewer", "one system against a baseline, as a story; HTML download"),
 )
 
 

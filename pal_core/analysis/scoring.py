@@ -127,6 +127,16 @@ def _read_outputs(path: Path) -> list[dict]:
     return rows
 
 
+def read_run(run_dir: str | Path) -> dict:
+    """{"config", "metrics", "rows"} of a run directory (config/metrics empty when their file is missing)."""
+    run_dir = Path(run_dir)
+    out = {"config": {}, "metrics": {}, "rows": _read_outputs(run_dir / "outputs.jsonl")}
+    for name in ("config", "metrics"):
+        if (run_dir / f"{name}.json").is_file():
+            out[name] = json.loads((run_dir / f"{name}.json").read_text(encoding="utf-8"))
+    return out
+
+
 def rescore_run(run_dir: str | Path, consistency_model: str | None = None, device: str | None = None) -> dict:
     """Recompute a run's metrics from its outputs.jsonl (e.g. after retraining the consistency model), without
     generating again; rewrites metrics.json and the outputs' contradiction probabilities, keeps the generation's
