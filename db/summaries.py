@@ -32,7 +32,7 @@ def _current(session: Session, project_id: int, *columns) -> list:
 def outcome_counts(session: Session, *, actor: str, project_id: int) -> list[dict]:
     """How often each pair of systems got each answer (viewer): [{"system_a", "system_b", "preference", "n"}],
     sorted by those keys. Enough for Bradley-Terry and win rates; nothing ties a count to an annotator or an item."""
-    require_role(session, actor, "viewer")
+    require_role(session, actor, "viewer", allow_cli=True)  # the CLI operator (pal report)
     get_project_row(session, project_id)
     counts = Counter(_current(session, project_id, Judgement.preference))
     return [

@@ -14,6 +14,7 @@ PAGE_MIN_ROLE = {
     "pages/5_Export_and_train.py": "viewer",
     "pages/6_Playground.py": "annotator",
     "pages/7_Admin.py": "admin",
+    "pages/8_Report.py": "viewer",
 }
 
 # The answer to "which reply is better?", always asked; tie and both_bad name no winner.

@@ -16,6 +16,7 @@ PAGES = tuple(
         ("pages/5_Export_and_train.py", "Export and train", "aggregates; researchers export and train"),
         ("pages/6_Playground.py", "Playground", "chat with a model given a persona"),
         ("pages/7_Admin.py", "Admin", "users, projects, uploads and imports, progress"),
+        ("pages/8_Report.py", "Report", "one system against a baseline, as a story; HTML download"),
     )
 )
 

@@ -8,7 +8,7 @@ import typer
 
 from pal_core.errors import PalError
 
-COMMAND_MODULES = ("data", "engine", "judge", "train", "store")
+COMMAND_MODULES = ("data", "engine", "judge", "train", "store", "report")
 # Top-level command -> the modules that define it. Importing only those keeps `pal data stats` free of the
 # seconds-long torch/transformers/trl imports the training and evaluation commands need.
 MODULES_BY_COMMAND = {
@@ -26,6 +26,7 @@ MODULES_BY_COMMAND = {
     "import-run": ("store",),
     "export": ("store",),
     "demo": ("store",),
+    "report": ("report",),
 }
 
 
