@@ -102,7 +102,8 @@ def _label_studio(project: dict, items: list[dict], by_item: dict) -> dict[str, 
 def _question(name: str, title: str, kind: str, required: bool, options: list) -> dict:
     settings: dict = {"type": kind}
     if kind == "label_selection":
-        settings.update(options=[{"value": v, "text": v} for v in options], visible_options=len(options))
+        visible = len(options) if len(options) >= 3 else None  # Argilla refuses fewer than 3
+        settings.update(options=[{"value": v, "text": v} for v in options], visible_options=visible)
     elif kind == "rating":
         settings["options"] = [{"value": v} for v in options]
     else:
@@ -160,6 +161,8 @@ def _argilla_settings(project: dict, max_persona: int) -> dict:
 
 
 def _argilla_value(question: str, value):
+    if value is None:  # unanswered stays unanswered
+        return None
     if question == "persona_used":
         return NONE_CHOICE if value == -1 else str(value + 1)
     if question == "contradiction":
