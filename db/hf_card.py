@@ -32,9 +32,12 @@ def _number(value) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3f}"
 
 
-def dataset_card(project: dict, items: list[dict], judgements: list[dict], agreement: list[dict]) -> str:
-    """The card: YAML header (pretty_name, tags, configs `judgements` and `items` pointing at the Parquet files, so
-    `datasets.load_dataset(folder, "judgements")` reads it), then counts, annotators, agreement and guidelines."""
+def dataset_card(
+    project: dict, items: list[dict], judgements: list[dict], agreement: list[dict], n_preferences: int = 0
+) -> str:
+    """The card: YAML header (pretty_name, tags, configs `judgements`, `items` and, with n_preferences, `preferences`
+    pointing at the Parquet files, so `datasets.load_dataset(folder, "judgements")` reads it), then counts,
+    annotators, agreement and guidelines."""
     per_user = Counter(j["user"] for j in judgements)
     judged_items = {j["item_id"] for j in judgements}
     asked = ", ".join(project["questions"]) or "none"
@@ -47,6 +50,7 @@ def dataset_card(project: dict, items: list[dict], judgements: list[dict], agree
         "  data_files: judgements.parquet",
         "- config_name: items",
         "  data_files: items.parquet",
+        *(["- config_name: preferences", "  data_files: preferences.parquet"] if n_preferences else []),
         "---",
         "",
         f"# {project['name']}",
@@ -82,6 +86,11 @@ def dataset_card(project: dict, items: list[dict], judgements: list[dict], agree
         "- `judgements/`, `judgements.parquet`: one row per judgement (user, item, systems, preference, winner, "
         f"{columns}, reason, seconds, created_at, persona, history, reply_a, reply_b)",
         "- `items/`, `items.parquet`: one row per item (dialogue, persona, history, both systems and replies, gold)",
+        *(
+            [f"- `preferences/`, `preferences.parquet`: {n_preferences} preference pairs for DPO (`pal train dpo`)"]
+            if n_preferences
+            else []
+        ),
         "",
         "## Guidelines given to the annotators",
         "",

@@ -216,10 +216,12 @@ def export_project(
     project_id: int,
     fmt: str,
     agreement: Callable[[list[dict], list[str]], list[dict]] | None = None,
+    preferences: list[dict] | None = None,
 ) -> dict[str, str | list]:
     """A project's items and current judgements in an open format (researcher): relative file name -> text, or
-    for "hf" {"items": rows, "judgements": rows, "README.md": dataset card}. `agreement(judgement rows, questions)`
-    gives the card's agreement table ([{"question", "krippendorff_alpha", "n_units"}]); db never computes it."""
+    for "hf" {"items": rows, "judgements": rows, "README.md": dataset card} plus "preferences" (the DPO records
+    the caller built, pal_core.training.records) when given. `agreement(judgement rows, questions)` gives the
+    card's agreement table ([{"question", "krippendorff_alpha", "n_units"}]); db never computes it."""
     require_role(session, actor, "researcher", allow_cli=True)
     if fmt not in FORMATS:
         raise StoreError(f"fmt: expected one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -235,7 +237,9 @@ def export_project(
     else:
         table = agreement(judgements, project["questions"]) if agreement and judgements else []
         out = {"items": items, "judgements": hf_rows(items, judgements)}
-        out["README.md"] = dataset_card(project, items, judgements, table)
+        if preferences is not None:
+            out["preferences"] = preferences
+        out["README.md"] = dataset_card(project, items, judgements, table, n_preferences=len(preferences or []))
     audit(session, actor, "export_interop", f"project:{project_id}", format=fmt, n_judgements=len(judgements))
     return out
 
@@ -255,8 +259,8 @@ def write_export(files: dict[str, str | list], out: str | Path) -> list[Path]:
         import datasets  # only the hf export needs it
         import pandas as pd
 
-        frame = pd.DataFrame(content, columns=list(content[0]) if content else None)
-        dataset = datasets.Dataset.from_pandas(frame, preserve_index=False)
+        # from_list infers nested types over every row (provenance keys missing in some rows become null)
+        dataset = datasets.Dataset.from_list(content) if content else datasets.Dataset.from_pandas(pd.DataFrame())
         dataset.save_to_disk(str(path))
         dataset.to_parquet(str(out / f"{name}.parquet"))
         written += [path, out / f"{name}.parquet"]

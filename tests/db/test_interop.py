@@ -2,6 +2,7 @@
 trip: the same judgements, unanswered answers still NULL)."""
 
 import json
+import re
 
 import datasets
 import pytest
@@ -10,6 +11,7 @@ from dbkit import judge, new_project
 from db import interop, store
 from db.errors import ImportFormatError, PermissionDeniedError
 from db.models import AuditLog, Judgement
+from db.session import make_session_factory
 
 ALL_QUESTIONS = ["consistency", "persona_used", "contradiction", "fluency", "engagingness"]
 SIDES = ("a", "b")
@@ -231,3 +233,27 @@ def test_argilla_dataset_loads_with_the_sdk(factory, tmp_path):
                 value = {True: "yes", False: "no"}.get(value, value) if name.startswith("contradiction") else value
                 expected[(r["user"], r["item_id"], name)] = value
     assert {k: v for k, v in answers.items() if k[2] in {n for *_, n in expected}} == expected
+
+
+def test_cli_export_and_import_judgements(db_url, tmp_path, monkeypatch, capsys):
+    from pal_core.cli.app import main
+
+    monkeypatch.setenv("PAL_DB_URL", db_url)
+    factory = make_session_factory(db_url)
+    project_id = _judged_project(factory)
+    for fmt in ("label-studio", "argilla", "hf"):
+        out = tmp_path / fmt
+        assert main(["export", "--project", str(project_id), "--format", fmt, "--out", str(out)]) == 0
+    assert "wrote the label-studio export to" in capsys.readouterr().out
+    card = (tmp_path / "hf" / "README.md").read_text(encoding="utf-8")
+    assert "| preference |" in card and "config_name: preferences" in card  # agreement from pal_core.analysis
+    assert len(datasets.load_from_disk(str(tmp_path / "hf" / "preferences"))) >= 1
+    tasks = tmp_path / "label-studio" / "tasks.json"
+    assert main(["import-judgements", str(tasks), "--project", "interop"]) == 0
+    assert "imported 0 judgements from" in capsys.readouterr().out
+    tasks.write_text(re.sub(r'"choices": \[\s*"(A|B|tie|both_bad)"', '"choices": ["Z"', tasks.read_text(), count=1))
+    assert main(["import-judgements", str(tasks), "--project", "interop"]) == 2
+    assert f"error: {tasks}:" in capsys.readouterr().err
+    assert main(["import-judgements", str(tasks), "--project", "interop", "--format", "argilla"]) == 2
+    assert "error: --format: expected label-studio, got 'argilla'" in capsys.readouterr().err
+    factory.kw["bind"].dispose()
