@@ -182,23 +182,16 @@ def export(
 
         records = to_preference_records(rows)
         if fmt == "hf":
+            from pal_core.analysis.agreement import agreement_table
+
             files = interop.export_project(
-                session, actor=None, project_id=project_id, fmt="hf", agreement=_agreement, preferences=records
+                session, actor=None, project_id=project_id, fmt="hf", agreement=agreement_table, preferences=records
             )
     if fmt == "jsonl":
         write_preferences(records, out)
     else:
         interop.write_export(files, out)
     print(f"wrote {len(records)} preference pairs to {out}")
-
-
-def _agreement(rows: list[dict], questions: list[str]) -> list[dict]:
-    """The dataset card's agreement table (pal_core.analysis.agreement over the judgements)."""
-    import pandas as pd
-
-    from pal_core.analysis.agreement import agreement_by_question
-
-    return agreement_by_question(pd.DataFrame(rows), questions).to_dict("records")
 
 
 @_store_errors

@@ -257,3 +257,20 @@ def test_cli_export_and_import_judgements(db_url, tmp_path, monkeypatch, capsys)
     assert main(["import-judgements", str(tasks), "--project", "interop", "--format", "argilla"]) == 2
     assert "error: --format: expected label-studio, got 'argilla'" in capsys.readouterr().err
     factory.kw["bind"].dispose()
+
+
+def test_download_zip_holds_the_export_files(factory):
+    import io
+    import zipfile
+
+    from ui.interop import LABELS, export_zip
+
+    project_id = _judged_project(factory)
+    names = {}
+    for fmt in LABELS:
+        with zipfile.ZipFile(io.BytesIO(export_zip(factory, "rita", project_id, fmt, [{"id": "p1"}]))) as archive:
+            names[fmt] = set(archive.namelist())
+    assert names["label-studio"] == {"tasks.json", "config.xml", "project.json"}
+    assert names["argilla"] == {".argilla/settings.json", ".argilla/dataset.json", "records.json", "users.json"}
+    assert {"README.md", "judgements.parquet", "items.parquet", "preferences.parquet"} <= names["hf"]
+    assert "judgements/dataset_info.json" in names["hf"] and "preferences/state.json" in names["hf"]
