@@ -207,6 +207,7 @@ def test_argilla_dataset_loads_with_the_sdk(factory, tmp_path):
         return httpx.Response(503)
 
     rg.Argilla(api_url="http://argilla.invalid", api_key="offline", mounts={"all://": httpx.MockTransport(offline)})
+    assert rg.Dataset._load_dataset_model(folder / ".argilla" / "dataset.json").name == "interop"  # from_disk's read
     settings = rg.Settings.from_json(folder / ".argilla" / "settings.json")
     questions = {q.name: q for q in settings.questions}
     assert {f.name for f in settings.fields} == {"persona", "history", "reply_a", "reply_b"}
