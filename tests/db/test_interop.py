@@ -163,13 +163,15 @@ def test_hf_export_reads_back_with_card(factory, tmp_path):
     assert seen == [(5, ALL_QUESTIONS)]
     before = _frame(factory, project_id)
     on_disk = datasets.load_from_disk(str(folder / "judgements")).to_list()
-    from_card = datasets.load_dataset(str(folder), "judgements", split="train").to_list()  # the card's configs
+    from_card = datasets.load_dataset(
+        str(folder), "judgements", split="train", cache_dir=str(tmp_path / "cache")
+    ).to_list()  # the card's configs
     for rows in (on_disk, from_card):
         assert [{k: r[k] for k in before[0] if k != "created_at"} for r in rows] == [
             {k: r[k] for k in before[0] if k != "created_at"} for r in before
         ]
         assert [r["created_at"] for r in rows] == [r["created_at"].isoformat() for r in before]
-    assert len(datasets.load_dataset(str(folder), "items", split="train")) == 6
+    assert len(datasets.load_dataset(str(folder), "items", split="train", cache_dir=str(tmp_path / "cache"))) == 6
     card = (folder / "README.md").read_text(encoding="utf-8")
     assert "| alice | 2 |" in card and "| bob | 2 |" in card and "| carol | 1 |" in card
     assert "| preference | n/a | 0 |" in card and "- judgements: 5" in card
