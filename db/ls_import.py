@@ -55,11 +55,14 @@ class _Text:
         return out
 
 
-def _user_name(value: object) -> str | None:
-    """Our user name from `completed_by`: an object whose `email` is <name>@pal-studio.local or another email
-    naming a user (or its part before @), or a plain string."""
+def _user_name(value: object, id_names: dict[int, str]) -> str | None:
+    """Our user name from `completed_by`: a Label Studio user id mapped by `id_names` (the default export writes
+    ids), or an object whose `email` (or the email itself) is <name>@pal-studio.local or another email naming a user
+    (or its part before @), or an object with an `id` in `id_names`."""
     if isinstance(value, dict):
-        value = value.get("email")
+        value = value.get("email") or value.get("id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return id_names.get(value)
     if not isinstance(value, str) or not value:
         return None
     return value.removesuffix("@" + EMAIL_DOMAIN)
@@ -111,7 +114,7 @@ def _read(path: Path, source: bytes | None) -> tuple[_Text, list]:
 
 
 def parse_annotations(
-    session: Session, project_id: int, path: Path, source: bytes | None = None
+    session: Session, project_id: int, path: Path, source: bytes | None = None, id_names: dict[int, str] | None = None
 ) -> tuple[list[dict], int]:
     """(every non-cancelled annotation of the file as {"line", "item_id", "swapped", "user_id", "answers",
     "seconds", "created_at"}, the number of cancelled ones), checked against the project's items, questions and
@@ -153,13 +156,13 @@ def parse_annotations(
             if annotation.get("was_cancelled"):
                 cancelled += 1
                 continue  # a skipped task: no answer was given
-            name = _user_name(annotation.get("completed_by"))
+            name = _user_name(annotation.get("completed_by"), id_names or {})
             user = users.get(name) or users.get((name or "").split("@")[0])
             if user is None or ROLE_RANK[user.role] < ROLE_RANK["annotator"]:
                 got = brief(annotation.get("completed_by"))
                 raise ImportFormatError(
                     f"{where}: expected completed_by naming an annotator of this store (email <name>@{EMAIL_DOMAIN}"
-                    f" or <name>@...), got {got}"
+                    f" or <name>@..., or a Label Studio user id given a name with --user ID=NAME), got {got}"
                 )
             max_persona = len(persona_len[item_id])
             answers, problem = from_result(annotation.get("result"), project.questions, max_persona)
@@ -210,16 +213,23 @@ def parse_annotations(
 
 
 def import_label_studio(
-    session: Session, *, actor: str | None, project_id: int, path: str | Path, source: bytes | None = None
+    session: Session,
+    *,
+    actor: str | None,
+    project_id: int,
+    path: str | Path,
+    source: bytes | None = None,
+    id_names: dict[int, str] | None = None,
 ) -> dict:
     """Add the judgements of a Label Studio JSON export (`path`, or the uploaded bytes `source` named `path`) to a
-    project (admin). A task matches the project item with the same dialogue_id and the same two replies (either
-    order: answers are mapped back to the item's sides); completed_by names the annotator. An annotation equal to
-    the annotator's current judgement on the item is left alone; a different one supersedes it (append-only);
-    cancelled (skipped) annotations add nothing. Returns {"n_added", "n_unchanged", "n_cancelled"}."""
+        project (admin). A task matches the project item with the same dialogue_id and the same two replies (either
+        order: answers are mapped back to the item's sides); completed_by names the annotator (Label Studio user ids
+    through `id_names`, {id: user name}). An annotation equal to
+        the annotator's current judgement on the item is left alone; a different one supersedes it (append-only);
+        cancelled (skipped) annotations add nothing. Returns {"n_added", "n_unchanged", "n_cancelled"}."""
     require_role(session, actor, "admin", allow_cli=True)
     path = Path(path)
-    parsed, cancelled = parse_annotations(session, project_id, path, source)
+    parsed, cancelled = parse_annotations(session, project_id, path, source, id_names)
     added = unchanged = 0
     for row in parsed:
         previous = current_for_item(session, "judgement", row["item_id"], row["user_id"])

@@ -199,6 +199,9 @@ def import_judgements(
     file: Annotated[Path, typer.Argument(help="A Label Studio JSON export (a list of tasks).")],
     project: Annotated[str, typer.Option("--project", help="Project id or name.")],
     fmt: Annotated[str, typer.Option("--format", help="label-studio (the only one so far).")] = "label-studio",
+    user: Annotated[
+        list[str] | None, typer.Option("--user", help="ID=NAME: a Label Studio user id's name here (repeatable).")
+    ] = None,
     url: URL_OPTION = None,
 ) -> None:
     """Import judgements made elsewhere into a project (tasks matched by dialogue and replies; docs/interop.md)."""
@@ -207,8 +210,15 @@ def import_judgements(
 
     if fmt != "label-studio":
         raise StoreError(f"--format: expected label-studio, got {fmt!r}")
+    id_names = {}
+    for pair in user or []:
+        ls_id, _, name = pair.partition("=")
+        if not ls_id.isdigit() or not name:
+            raise StoreError(f"--user: expected ID=NAME (a Label Studio user id and a user name), got {pair!r}")
+        id_names[int(ls_id)] = name
     with _factory(url).begin() as session:
-        result = interop.import_label_studio(session, actor=None, project_id=_project_id(session, project), path=file)
+        project_id = _project_id(session, project)
+        result = interop.import_label_studio(session, actor=None, project_id=project_id, path=file, id_names=id_names)
     print(
         f"imported {result['n_added']} judgements from {file} ({result['n_unchanged']} unchanged, "
         f"{result['n_cancelled']} cancelled annotations skipped)"

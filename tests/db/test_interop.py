@@ -259,6 +259,21 @@ def test_cli_export_and_import_judgements(db_url, tmp_path, monkeypatch, capsys)
     assert f"error: {tasks}:" in capsys.readouterr().err
     assert main(["import-judgements", str(tasks), "--project", "interop", "--format", "argilla"]) == 2
     assert "error: --format: expected label-studio, got 'argilla'" in capsys.readouterr().err
+    # Label Studio's default export names annotators by numeric id: --user ID=NAME maps them.
+    assert main(["export", "--project", "interop", "--format", "label-studio", "--out", str(tmp_path / "ids")]) == 0
+    ids = {"alice": 11, "bob": 12, "carol": 13}
+    tasks = json.loads((tmp_path / "ids" / "tasks.json").read_text(encoding="utf-8"))
+    for annotation in (a for t in tasks for a in t["annotations"]):
+        annotation["completed_by"] = ids[annotation["completed_by"]["first_name"]]
+    by_id = tmp_path / "ids" / "by_id.json"
+    by_id.write_text(json.dumps(tasks), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["import-judgements", str(by_id), "--project", "interop"]) == 2
+    assert re.search(r"given a name with --user ID=NAME\), got 1[123]\n", capsys.readouterr().err)
+    users = [f"--user={n}={name}" for name, n in ids.items()]
+    assert main(["import-judgements", str(by_id), "--project", "interop", *users]) == 0
+    out = capsys.readouterr().out
+    assert "imported 0 judgements from" in out and "(5 unchanged, 0 cancelled" in out
     factory.kw["bind"].dispose()
 
 
