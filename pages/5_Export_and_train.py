@@ -2,6 +2,7 @@
 them whose model, once evaluated, is registered as a new system."""
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ from db import store
 from db.errors import StoreError
 from pal_core.errors import PalError
 from pal_core.training.records import to_preference_records
-from ui import jobs
+from ui import interop, jobs
 from ui.auth import has_role, require_role
 from ui.render import md, pick_project
 from ui.resources import db_url, read_only, session_factory
@@ -81,6 +82,16 @@ d2.download_button(
     mime="text/csv",
     key="export_csv",
 )
+st.caption("Open formats (docs/interop.md): items and judgements for Label Studio, Argilla or Hugging Face.")
+for column, (fmt, label) in zip(st.columns(len(interop.LABELS)), interop.LABELS.items(), strict=True):
+    column.download_button(
+        label,
+        partial(interop.export_zip, session_factory(db_url()), user["name"], project["id"], fmt, records),
+        file_name=f"{fmt}-p{project['id']}.zip",
+        mime="application/zip",
+        key=f"export_{fmt.replace('-', '_')}",
+        on_click="ignore",
+    )
 
 st.header("Train with DPO")
 if not has_role("researcher"):

@@ -137,3 +137,9 @@ def annotator_gold_accuracy(df: pd.DataFrame, min_seconds: float | None = None) 
     table["n_gold"] = table["n_gold"].fillna(0).astype(int)
     table["too_fast"] = table["median_seconds"] < min_seconds if min_seconds is not None else False
     return table.rename_axis("user").reset_index()
+
+
+def agreement_table(rows: list[dict], questions: Sequence[str] | None = None) -> list[dict]:
+    """agreement_by_question() of judgement rows (db.store.judgements_frame) as plain dicts, e.g. for the dataset
+    card of the Hugging Face export (db.interop)."""
+    return agreement_by_question(pd.DataFrame(rows), questions).to_dict("records")

@@ -25,6 +25,7 @@ MODULES_BY_COMMAND = {
     "user": ("store",),
     "import-run": ("store",),
     "export": ("store",),
+    "import-judgements": ("store",),
     "demo": ("store",),
     "report": ("report",),
 }

@@ -1,5 +1,5 @@
-"""`pal db upgrade`, `pal user add`, `pal import-run`, `pal export` and `pal demo seed`: the annotation store from
-the shell. The operator running these already holds the database, so they act as the trusted local admin."""
+"""`pal db upgrade`, `pal user add`, `pal import-run`, `pal export`, `pal import-judgements` and `pal demo seed`: the
+annotation store from the shell. The operator running these already holds the database, so they act as the trusted local admin."""
 
 import sys
 from collections.abc import Callable
@@ -11,7 +11,7 @@ import typer
 
 from pal_core.cli.app import group
 
-EXPORT_FORMATS = ("jsonl", "hf", "csv", "parquet")
+EXPORT_FORMATS = ("jsonl", "hf", "label-studio", "argilla", "csv", "parquet")
 URL_OPTION = Annotated[str | None, typer.Option("--url", help="SQLAlchemy URL (default: PAL_DB_URL or SQLite file).")]
 PASSWORD_STDIN_OPTION = Annotated[bool, typer.Option("--password_stdin", help="Read the password from stdin.")]
 
@@ -140,8 +140,10 @@ def _project_id(session, project: str) -> int:
 @_store_errors
 def export(
     project: Annotated[str, typer.Option("--project", help="Project id or name.")],
-    out: Annotated[Path, typer.Option("--out", help="Output file (a folder for --format hf).")],
-    fmt: Annotated[str, typer.Option("--format", help="jsonl, hf (datasets save_to_disk), csv or parquet.")] = "jsonl",
+    out: Annotated[Path, typer.Option("--out", help="Output file (a folder for hf, label-studio, argilla).")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl, hf, label-studio, argilla, csv or parquet (docs/interop.md).")
+    ] = "jsonl",
     keep_ties: Annotated[bool, typer.Option("--keep_ties", help="Keep tie items (A as chosen).")] = False,
     min_agreement: Annotated[float, typer.Option("--min_agreement", help="Drop items below this agreement.")] = 0.0,
     per_judgement: Annotated[
@@ -149,8 +151,9 @@ def export(
     ] = False,
     url: URL_OPTION = None,
 ) -> None:
-    """Export human preference pairs (jsonl/hf, the format `pal train dpo` reads) or the judgements table."""
-    from db import store
+    """Export human preference pairs (jsonl, the format `pal train dpo` reads), the judgements table, or the items
+    and judgements in open formats (hf: datasets folder + Parquet + card, with the pairs; label-studio; argilla)."""
+    from db import interop, store
     from db.errors import StoreError
 
     if fmt not in EXPORT_FORMATS:
@@ -161,6 +164,12 @@ def export(
             store.export_judgements_table(session, actor=None, project_id=project_id, path=out, fmt=fmt)
             print(f"wrote judgements table to {out}")
             return
+        if fmt in ("label-studio", "argilla"):
+            written = interop.write_export(
+                interop.export_project(session, actor=None, project_id=project_id, fmt=fmt), out
+            )
+            print(f"wrote the {fmt} export to {out}: {', '.join(str(p.relative_to(out)) for p in written)}")
+            return
         rows = store.export_preferences(
             session,
             actor=None,
@@ -169,19 +178,51 @@ def export(
             min_agreement=min_agreement,
             majority=not per_judgement,
         )
-    from pal_core.training.records import (  # imports datasets: only when needed
-        to_preference_records,
-        write_preferences,
-    )
+        from pal_core.training.records import to_preference_records, write_preferences  # imports datasets
 
-    records = to_preference_records(rows)
+        records = to_preference_records(rows)
+        if fmt == "hf":
+            from pal_core.analysis.agreement import agreement_table
+
+            files = interop.export_project(
+                session, actor=None, project_id=project_id, fmt="hf", agreement=agreement_table, preferences=records
+            )
     if fmt == "jsonl":
         write_preferences(records, out)
     else:
-        import datasets
-
-        datasets.Dataset.from_list(records).save_to_disk(str(out))  # keys missing in some provenances become null
+        interop.write_export(files, out)
     print(f"wrote {len(records)} preference pairs to {out}")
+
+
+@_store_errors
+def import_judgements(
+    file: Annotated[Path, typer.Argument(help="A Label Studio JSON export (a list of tasks).")],
+    project: Annotated[str, typer.Option("--project", help="Project id or name.")],
+    fmt: Annotated[str, typer.Option("--format", help="label-studio (the only one so far).")] = "label-studio",
+    user: Annotated[
+        list[str] | None, typer.Option("--user", help="ID=NAME: a Label Studio user id's name here (repeatable).")
+    ] = None,
+    url: URL_OPTION = None,
+) -> None:
+    """Import judgements made elsewhere into a project (tasks matched by dialogue and replies; docs/interop.md)."""
+    from db import interop
+    from db.errors import StoreError
+
+    if fmt != "label-studio":
+        raise StoreError(f"--format: expected label-studio, got {fmt!r}")
+    id_names = {}
+    for pair in user or []:
+        ls_id, _, name = pair.partition("=")
+        if not ls_id.isdigit() or not name:
+            raise StoreError(f"--user: expected ID=NAME (a Label Studio user id and a user name), got {pair!r}")
+        id_names[int(ls_id)] = name
+    with _factory(url).begin() as session:
+        project_id = _project_id(session, project)
+        result = interop.import_label_studio(session, actor=None, project_id=project_id, path=file, id_names=id_names)
+    print(
+        f"imported {result['n_added']} judgements from {file} ({result['n_unchanged']} unchanged, "
+        f"{result['n_cancelled']} cancelled annotations skipped)"
+    )
 
 
 @_store_errors
@@ -215,3 +256,4 @@ def register(app: typer.Typer, train_app: typer.Typer) -> None:
     app.add_typer(demo_app, name="demo")
     app.command("import-run")(import_run)
     app.command("export")(export)
+    app.command("import-judgements")(import_judgements)

@@ -77,7 +77,7 @@ def test_export_jsonl_hf_and_tables(seeded, tmp_path, capsys):
         )
         == 0
     )
-    dataset = datasets.load_from_disk(str(tmp_path / "hf"))
+    dataset = datasets.load_from_disk(str(tmp_path / "hf" / "preferences"))  # beside judgements/, items/, README.md
     assert {"prompt", "chosen", "rejected", "provenance"} <= set(dataset.column_names)
     assert dataset[0]["provenance"]["agreement"] >= 0.5 and dataset[0]["provenance"]["source"] == "human"
     for fmt in ("csv", "parquet"):
