@@ -18,8 +18,9 @@ from db.label_studio import from_result
 from db.models import Assignment, Comparison, Dialogue, Judgement, Response, User, utc_now
 from db.projects import get_project_row
 from db.queries import current_for_item
-from db.strict_json import brief, decoded_lines, parse_json
 from db.users import ROLE_RANK, audit, require_role
+from formats.jsontext import brief, parse_json
+from formats.textio import iter_lines
 
 EMAIL_DOMAIN = "pal-studio.local"  # our export writes completed_by.email as <user name>@this
 _WS = re.compile(r"[ \t\n\r]*")
@@ -105,9 +106,9 @@ def _project_items(session: Session, project_id: int) -> dict:
 
 
 def _read(path: Path, source: bytes | None) -> tuple[_Text, list]:
-    lines = [text for _, text in decoded_lines(source if source is not None else path, str(path))]
+    lines = [text for _, text in iter_lines(source if source is not None else path, str(path), error=ImportFormatError)]
     doc = _Text("\n".join(lines))
-    tasks = parse_json(doc.text, str(path), 1, "a Label Studio JSON export (a list of tasks)")
+    tasks = parse_json(doc.text, str(path), "a Label Studio JSON export (a list of tasks)", error=ImportFormatError)
     if not isinstance(tasks, list):
         raise ImportFormatError(f"{path}:1: expected a Label Studio JSON export (a list of tasks), got {brief(tasks)}")
     return doc, tasks
