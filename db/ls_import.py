@@ -106,7 +106,9 @@ def _project_items(session: Session, project_id: int) -> dict:
 
 
 def _read(path: Path, source: bytes | None) -> tuple[_Text, list]:
-    lines = [text for _, text in iter_lines(source if source is not None else path, str(path), error=ImportFormatError)]
+    lines = [
+        text for _, text in iter_lines(source if source is not None else path, str(path), error=ImportFormatError)
+    ]
     doc = _Text("\n".join(lines))
     tasks = parse_json(doc.text, str(path), "a Label Studio JSON export (a list of tasks)", error=ImportFormatError)
     if not isinstance(tasks, list):
