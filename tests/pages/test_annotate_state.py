@@ -1,6 +1,8 @@
 """ui/annotate.py and ui/keys.py without Streamlit: the Annotate page's state machine over a plain dict (what is
 shown, chosen, refused, stored, undone and reopened) and the keys table."""
 
+import re
+
 import pytest
 
 from db import store
@@ -104,3 +106,10 @@ def test_key_table_lists_persona_keys_only_for_sentences_the_item_has(n_persona,
     (row,) = [r for r in rows if r["answer"].startswith("persona sentence")]
     assert row == {"answer": answer, "reply A": listed, "reply B": f"Shift + {listed}"}
     assert [r["answer"] for r in rows][:4] == ["A is better", "B is better", "Tie", "Both bad"]
+
+
+def test_key_guard_survives_streamlits_html_sanitizer():
+    """DOMPurify (st.html) removes a script whose text has "<" before a letter, "/" or "!": the guard then never
+    runs and Enter submits from anywhere (issue 22.16)."""
+    text = keys.guard_script_text()
+    assert "addEventListener" in text and re.search(r"<[/\w!]", text) is None
