@@ -1,7 +1,13 @@
-"""Annotation store figures on a SQLite file (WAL): judgement-write latency p50/p99 with 20 concurrent writers, and
-the time to export 100,000 judgements (flat table to Parquet, preference pairs).
+"""Annotation store figures on a SQLite file (WAL): submits with 20 concurrent annotators, and the time to export
+100,000 judgements (flat table to Parquet, preference pairs).
 
-    python bench/db_bench.py [--writers 20] [--per-writer 100] [--mode processes|threads] [--export-n 100000]
+`--loop page` (default) runs the Annotate page's own loop, ui/annotate.py without Streamlit: each annotator takes
+items with next_item as they come and every submit is record_judgement + next_item in one transaction, retried while
+SQLite is locked; a submit the page would answer with an error counts as failed. `--loop record` times
+record_judgement alone on items assigned up front.
+
+    python bench/db_bench.py [--writers 20] [--per-writer 100] [--mode processes|threads] [--loop page|record]
+        [--export-n 100000 (0: skip)]
 """
 
 import argparse
@@ -22,7 +28,8 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from db import store  # noqa: E402
 from db.models import Assignment, Comparison, Judgement, User  # noqa: E402
-from db.session import make_session_factory, run_in_transaction, upgrade_db  # noqa: E402
+from db.session import make_session_factory, read_session, run_in_transaction, upgrade_db  # noqa: E402
+from ui import annotate  # noqa: E402
 
 
 def write_run(run_dir: Path, system: str, n: int) -> Path:
@@ -78,34 +85,61 @@ def writer(url: str, project_id: int, user: str, n: int, out) -> None:
         )
         latencies.append(time.perf_counter() - start)
     factory.kw["bind"].dispose()
-    out.put(latencies)
+    out.put((latencies, 0))
 
 
-def bench_writes(tmp: Path, writers: int, per_writer: int, mode: str) -> None:
+def page_writer(url: str, project_id: int, user: str, n: int, out) -> None:
+    """Judge up to n items as the Annotate page does (ui.annotate over a dict), timing each submit (record + next)."""
+    factory = make_session_factory(url)
+    with read_session(factory) as s:  # as the page reads it (pick_project): no write lock
+        project = store.get_project(s, actor="admin", project_id=project_id)
+    desk, state = annotate.Desk(factory=factory, user=user, project=project), {}
+    annotate.init_state(state)
+    annotate.refresh(state, desk)
+    latencies, failed = [], 0
+    for i in range(n):
+        if state[annotate.ITEM] is None:
+            break
+        for name, value in (("preference", "AB"[i % 2]), ("consistency_a", 4), ("consistency_b", 2)):
+            annotate.answer(state, name, value)
+        start = time.perf_counter()
+        annotate.submit(state, desk)
+        latencies.append(time.perf_counter() - start)
+        if annotate.pop_message(state):  # the page would show this error; the item stays
+            failed += 1
+    factory.kw["bind"].dispose()
+    out.put((latencies, failed))
+
+
+def bench_writes(tmp: Path, writers: int, per_writer: int, mode: str, loop: str) -> None:
     url = f"sqlite:///{tmp / 'writes.db'}"
     users = [f"w{i:02d}" for i in range(writers)]
     pid = setup(url, tmp / "w", n_items=per_writer, users=users, k=writers)
-    factory = make_session_factory(url)
-    with factory.begin() as s:  # assigned up front, as an admin would: only judgements are timed
-        for u in users:
-            store.assign(s, actor="admin", project_id=pid, user=u, n=per_writer)
-    factory.kw["bind"].dispose()
+    if loop == "record":
+        factory = make_session_factory(url)
+        with factory.begin() as s:  # assigned up front, as an admin would: only judgements are timed
+            for u in users:
+                store.assign(s, actor="admin", project_id=pid, user=u, n=per_writer)
+        factory.kw["bind"].dispose()
     ctx = multiprocessing.get_context("fork")
     results = ctx.Queue() if mode == "processes" else queue.Queue()
     kind = ctx.Process if mode == "processes" else threading.Thread
-    workers = [kind(target=writer, args=(url, pid, u, per_writer, results)) for u in users]
+    target = page_writer if loop == "page" else writer
+    workers = [kind(target=target, args=(url, pid, u, per_writer, results)) for u in users]
     start = time.perf_counter()
     for w in workers:
         w.start()
-    latencies = sorted(x for _ in workers for x in results.get())
+    outcomes = [results.get() for _ in workers]
     for w in workers:
         w.join()
     wall = time.perf_counter() - start
-    p50, p99 = statistics.quantiles(latencies, n=100)[49], statistics.quantiles(latencies, n=100)[98]
+    latencies, failed = sorted(x for lat, _ in outcomes for x in lat), sum(f for _, f in outcomes)
+    p50, p99 = (statistics.quantiles(latencies, n=100, method="inclusive")[q] for q in (49, 98))
+    what = "submit (record_judgement + next_item)" if loop == "page" else "record_judgement"
     print(
-        f"writes: {writers} {mode} x {per_writer} judgements = {len(latencies)} in {wall:.1f} s "
-        f"({len(latencies) / wall:.0f}/s); record_judgement latency p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms, "
-        f"max {latencies[-1] * 1e3:.1f} ms"
+        f"writes ({loop} loop): {writers} {mode} x {per_writer} = {len(latencies)} submits in {wall:.1f} s "
+        f"({(len(latencies) - failed) / wall:.1f} stored/s), {failed} failed; {what} latency "
+        f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms, max {latencies[-1] * 1e3:.1f} ms"
     )
 
 
@@ -160,11 +194,13 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=20)
     parser.add_argument("--per-writer", type=int, default=100)
     parser.add_argument("--mode", choices=["processes", "threads"], default="processes")
+    parser.add_argument("--loop", choices=["page", "record"], default="page")
     parser.add_argument("--export-n", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pal-db-bench-") as tmp:
-        bench_writes(Path(tmp), args.writers, args.per_writer, args.mode)
-        bench_export(Path(tmp), args.export_n)
+        bench_writes(Path(tmp), args.writers, args.per_writer, args.mode, args.loop)
+        if args.export_n:
+            bench_export(Path(tmp), args.export_n)
 
 
 if __name__ == "__main__":

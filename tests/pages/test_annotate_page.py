@@ -2,8 +2,12 @@
 from the shown sides to the item's), required questions are enforced, undo and edit reopen answers, text stays
 literal."""
 
+import logging
+import sqlite3
+
 from pagekit import XSS, add_xss_project, page, plain
 
+from db import session as db_session
 from db import store
 from db.session import make_session_factory
 
@@ -157,3 +161,53 @@ def test_long_replies_are_collapsed(db_url, tmp_path):
     assert more.text[0].value.strip() == ("word " * 4000).strip()  # all of it, inside the collapsed expander
     outside = [t.value for t in at.text if t.value.startswith("word") and t not in more.text]
     assert [len(v) for v in outside] == [1202]  # the first 1200 characters and " …" above the answer buttons
+
+
+class _ReleaseOnRetry(logging.Handler):
+    """Releases the held write lock when db.session logs its first "retrying": the page's first try has then
+    failed on the lock, and only a retry can store the judgement."""
+
+    def __init__(self, holder: sqlite3.Connection) -> None:
+        super().__init__()
+        self.holder, self.released = holder, 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "retrying" in record.getMessage() and not self.released:
+            self.holder.execute("ROLLBACK")
+            self.released += 1
+
+
+def test_submit_retries_while_another_writer_holds_the_database(db_url, monkeypatch):
+    """Issue 22.14: a submit that meets SQLite's write lock is retried (as the Admin page's writes are), so the
+    judgement is stored and the next item shown instead of a "database is locked" message."""
+    monkeypatch.setattr(db_session, "SQLITE_BUSY_TIMEOUT_MS", 50)  # the page's connections give up after 50 ms
+    before = alice_rows(db_url)
+    at = page("pages/1_Annotate.py", "alice", "annotator").run()
+    item_id = shown_item(at)
+    at.button(key="annotate_preference_A").click().run()
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another annotator's write in progress
+    release = _ReleaseOnRetry(holder)
+    logging.getLogger("db.session").addHandler(release)
+    try:
+        at.button(key="annotate_submit").click().run()
+    finally:
+        logging.getLogger("db.session").removeHandler(release)
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()
+    assert not at.exception and [plain(w.value) for w in at.warning] == []
+    assert release.released == 1  # the first try met the lock
+    (new,) = [r for r in alice_rows(db_url) if r not in before]
+    assert new["item_id"] == item_id
+    assert shown_item(at) != item_id
+
+
+def test_keys_table_lists_only_the_persona_sentences_the_item_has(db_url, tmp_path):
+    """Issue 22.18: a 2-sentence persona gets keys for none, 1 and 2 (Z X V), not for five sentences."""
+    project_id = add_xss_project(db_url, tmp_path)
+    at = page("pages/1_Annotate.py", "alice", "annotator").run()
+    at.selectbox(key="annotate_project").set_value(project_id).run()
+    table = at.dataframe[0].value
+    (row,) = table[table["answer"].str.startswith("persona sentence")].to_dict("records")
+    assert (row["answer"], row["reply A"], row["reply B"]) == ("persona sentence: none, 1-2", "Z X V", "Shift + Z X V")
