@@ -42,7 +42,7 @@ show_lines("Persona", row.get("persona") or [])
 show_history(row.get("history") or [])
 bars, n_options = inspection.score_bars(row)
 if bars.empty:
-    st.info("No selector scores for this example (the system wrote no `scores`).")
+    st.info("No selector scores for this example (the system wrote no scores).")
 else:
     if len(row["scores"]) != n_options:  # runs imported before the import checked this
         st.warning(

@@ -30,7 +30,7 @@ def describe_missing(missing: dict[str, int], n_rows: int) -> str:
     """One sentence naming what the run's rows lack ("" when nothing)."""
     if not missing:
         return ""
-    parts = [f"`{f}` in {n} of {n_rows} rows ({FIELDS[f]})" for f, n in missing.items()]
+    parts = [f"'{f}' in {n} of {n_rows} rows ({FIELDS[f]})" for f, n in missing.items()]
     return "This run's outputs lack " + "; ".join(parts) + ": what needs them is left out."
 
 

@@ -36,7 +36,7 @@ def test_missing_fields_are_counted_and_named():
     text = inspection.describe_missing({"scores": 2}, 4)
     assert (
         text
-        == "This run's outputs lack `scores` in 2 of 4 rows (the selector's scores (chart)): what needs them is left out."
+        == "This run's outputs lack 'scores' in 2 of 4 rows (the selector's scores (chart)): what needs them is left out."
     )
     assert inspection.describe_missing({}, 4) == ""
 
