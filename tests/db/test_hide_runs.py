@@ -38,7 +38,9 @@ def test_delete_refused_for_a_compared_system_and_done_for_another(factory):
         assert store.delete_system(s, actor="admin", name="sys_c") == {"system": "sys_c", "n_responses": 6}
     assert _names(factory, include_hidden=True) == ["sys_a", "sys_b"]
     with factory() as s:
-        assert any(a["action"] == "delete_system" and a["target"] == "sys_c" for a in store.list_audit(s, actor="admin"))
+        assert any(
+            a["action"] == "delete_system" and a["target"] == "sys_c" for a in store.list_audit(s, actor="admin")
+        )
 
 
 @pytest.mark.parametrize("call", [store.hide_system, store.delete_system])
