@@ -2,7 +2,8 @@
 keyword-only, returns plain dicts/lists, and never commits: frame it with `with factory.begin() as session:`.
 
 `actor` is the acting user's name; its role is checked (db.users.ROLE_RANK: viewer < annotator < researcher <
-admin; viewers read aggregates (db.summaries), annotators annotate and see their own judgements only, researchers
+admin; viewers read aggregates (db.summaries; refused to an annotator with items left to judge in the project:
+may_see_system_aggregates), annotators annotate and see their own judgements only, researchers
 read every judgement, export and train, admins do everything) and `PermissionDeniedError` is raised otherwise.
 `actor=None` is accepted only by the administrative calls the local operator runs from the CLI (create_user,
 change_password, set_disabled, import_*, export_*, seed_demo) and means "the trusted local operator", recorded as
