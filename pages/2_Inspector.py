@@ -14,10 +14,11 @@ from ui.resources import find_runs, read_only
 
 user = require_page(__file__)
 st.title("Persona selection inspector")
-with read_only() as session:  # no write lock (db.session.read_session); hidden runs are left out
-    systems = store.list_systems(session, actor=user["name"])
-paths = {f"{s['name']} (imported)": s["run_dir"] for s in systems if s["run_dir"]}
-paths.update({f"{k} (demo)": v for k, v in find_runs(data.demo_runs_dir()).items() if v not in paths.values()})
+with read_only() as session:  # no write lock (db.session.read_session)
+    systems = store.list_systems(session, actor=user["name"], include_hidden=True)
+paths = {f"{s['name']} (imported)": s["run_dir"] for s in systems if s["run_dir"] and not s["hidden"]}
+imported = {s["run_dir"] for s in systems}  # a hidden run does not come back as a demo run either
+paths.update({f"{k} (demo)": v for k, v in find_runs(data.demo_runs_dir()).items() if v not in imported})
 folder = st.text_input("More runs: a run directory or a folder of them", key="inspector_folder")
 if folder:
     try:  # confined to the configured roots (ui.resources.allowed_roots)
