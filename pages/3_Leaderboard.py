@@ -9,8 +9,9 @@ from pal_core.analysis import human, leaderboard
 from ui import leaderboard as charts
 from ui.access import may_see_results, require_page
 from ui.auth import has_role
+from ui.inspector import read_runs
 from ui.render import md, pick_project
-from ui.resources import load_run, read_only
+from ui.resources import read_only
 
 user = require_page(__file__)
 st.title("Leaderboard")
@@ -32,7 +33,9 @@ if not rows:
     st.info("No judgements yet in this project.")
     st.stop()
 df = pd.DataFrame(rows)
-runs = {s["name"]: load_run(s["run_dir"]) for s in systems if s["run_dir"]}
+runs, broken = read_runs({s["name"]: s["run_dir"] for s in systems if s["run_dir"]})
+if broken:  # a run directory deleted or changed on disk since its import
+    st.warning(md(f"Run directories that cannot be read (metrics and lengths left out): {', '.join(broken)}."))
 
 st.header("Bradley-Terry ranking")
 n_boot = st.slider("Bootstrap resamples", 50, 1000, 200, step=50, key="leaderboard_bootstrap")

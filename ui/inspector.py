@@ -1,4 +1,4 @@
-"""The Inspector's run list and charts: runs that cannot be read are listed with the reason instead of breaking the
+"""The Inspector's run list (the Leaderboard reads runs through it too) and charts: runs that cannot be read are listed with the reason instead of breaking the
 page; chart labels are escaped (ui.render.chart_label)."""
 
 import json

@@ -79,3 +79,20 @@ def test_annotator_with_items_left_sees_no_per_system_results(db_url):
     at = page("pages/3_Leaderboard.py", "alice", "annotator").run()
     assert not at.exception and not at.dataframe and not at.get("plotly_chart")
     assert [i.value for i in at.info] == [BLIND]
+
+
+def test_a_run_directory_gone_from_disk_is_named_not_fatal(db_url, tmp_path):
+    import shutil
+
+    from pal_core import data
+
+    copy = tmp_path / "gone"
+    shutil.copytree(data.demo_runs_dir() / "pal", copy)
+    with make_session_factory(db_url).begin() as session:
+        store.import_run(session, actor="admin", run_dir=copy, system_name="gone")
+    shutil.rmtree(copy)
+    at = page("pages/3_Leaderboard.py", "viewer", "viewer").run()
+    assert not at.exception
+    assert "Run directories that cannot be read (metrics and lengths left out): gone." in [
+        plain(w.value) for w in at.warning
+    ]
