@@ -35,5 +35,5 @@ if user is None:
 logout_button(user)
 st.success(f"Signed in as {md(user['name'])} ({user['role']}).", icon=":material/check:")
 sidebar_nav(ROLE_RANK, user["role"])
-for path, label, _, help_text in allowed_pages(ROLE_RANK, user["role"]):
-    st.page_link(path, label=f"{label}: {help_text}")
+for page in allowed_pages(ROLE_RANK, user["role"]):
+    st.page_link(page.path, label=f"{page.label}: {page.purpose}")

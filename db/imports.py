@@ -6,18 +6,20 @@ both databases accept the same files.
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from db.errors import ImportFormatError, NotFoundError, StoreError
-from db.models import Dialogue, Response, System
+from db.models import Comparison, Dialogue, Project, Response, System
 from db.run_files import MODEL_LENGTH, NAME_LENGTH, check_run_config, read_responses, response_metadata
 from db.users import audit, require_role
 from formats import OutputRow, UnstorableValueError, brief, check_storable
 
 __all__ = [
     "check_run_config",
+    "delete_system",
     "get_system",
+    "hide_system",
     "import_checked_run",
     "import_responses_jsonl",
     "import_run",
@@ -201,10 +203,14 @@ def get_system(session: Session, name: str) -> System:
     return system
 
 
-def list_systems(session: Session, *, actor: str) -> list[dict]:
-    """[{"id", "name", "model", "config", "run_dir", "n_responses", "created_at"}] sorted by name (any role)."""
+def list_systems(session: Session, *, actor: str, include_hidden: bool = False) -> list[dict]:
+    """[{"id", "name", "model", "config", "run_dir", "n_responses", "hidden", "created_at"}] sorted by name (any
+    role); systems an admin hid (hide_system) only with `include_hidden`."""
     require_role(session, actor, "viewer")
     counts = dict(session.execute(select(Response.system_id, func.count()).group_by(Response.system_id)).all())
+    stmt = select(System).order_by(System.name)
+    if not include_hidden:
+        stmt = stmt.where(System.hidden.is_(False))
     return [
         {
             "id": s.id,
@@ -213,7 +219,43 @@ def list_systems(session: Session, *, actor: str) -> list[dict]:
             "config": s.config,
             "run_dir": s.run_dir,
             "n_responses": counts.get(s.id, 0),
+            "hidden": s.hidden,
             "created_at": s.created_at,
         }
-        for s in session.scalars(select(System).order_by(System.name))
+        for s in session.scalars(stmt)
     ]
+
+
+def hide_system(session: Session, *, actor: str | None, name: str, hidden: bool = True) -> dict:
+    """Hide a system's run from the pages' run lists, or show it again (admin). Its responses, the projects that
+    compare it and their judgements are kept and still count. Returns {"system", "hidden"}."""
+    require_role(session, actor, "admin", allow_cli=True)
+    system = get_system(session, name)
+    system.hidden = bool(hidden)
+    audit(session, actor, "hide_system" if hidden else "show_system", name)
+    return {"system": name, "hidden": system.hidden}
+
+
+def delete_system(session: Session, *, actor: str | None, name: str) -> dict:
+    """Delete a system and its responses (admin), only while no project compares it: judgements are never deleted
+    (hide_system hides a compared one). Dialogues stay (other systems may answer them). Returns {"system",
+    "n_responses"}."""
+    require_role(session, actor, "admin", allow_cli=True)
+    system = get_system(session, name)
+    responses = select(Response.id).where(Response.system_id == system.id)
+    used = session.scalars(
+        select(Project.name)
+        .join(Comparison, Comparison.project_id == Project.id)
+        .where(or_(Comparison.response_a_id.in_(responses), Comparison.response_b_id.in_(responses)))
+        .distinct()
+        .order_by(Project.name)
+    ).all()
+    if used:
+        raise StoreError(
+            f"system: expected a system no project compares, got {name!r}, compared in project(s) "
+            f"{', '.join(map(repr, used))}: hide it instead (its judgements are kept)"
+        )
+    n = session.execute(delete(Response).where(Response.system_id == system.id)).rowcount
+    session.delete(system)
+    audit(session, actor, "delete_system", name, n_responses=n, run_dir=system.run_dir)
+    return {"system": name, "n_responses": n}

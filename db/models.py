@@ -117,6 +117,7 @@ class System(Base):
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
     run_dir: Mapped[str] = mapped_column(String(1024), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # off the pages' run lists
 
 
 class Response(Base):

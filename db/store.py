@@ -2,7 +2,8 @@
 keyword-only, returns plain dicts/lists, and never commits: frame it with `with factory.begin() as session:`.
 
 `actor` is the acting user's name; its role is checked (db.users.ROLE_RANK: viewer < annotator < researcher <
-admin; viewers read aggregates (db.summaries), annotators annotate and see their own judgements only, researchers
+admin; viewers read aggregates (db.summaries; refused to an annotator with items left to judge in the project:
+may_see_system_aggregates), annotators annotate and see their own judgements only, researchers
 read every judgement, export and train, admins do everything) and `PermissionDeniedError` is raised otherwise.
 `actor=None` is accepted only by the administrative calls the local operator runs from the CLI (create_user,
 change_password, set_disabled, import_*, export_*, seed_demo) and means "the trusted local operator", recorded as
@@ -24,10 +25,17 @@ from db.annotate import (
 from db.assignments import assign, get_item, next_item, project_progress, skip
 from db.demo import DEMO_PROJECT, DEMO_USERS, is_demo, seed_demo
 from db.exports import export_judgements_table, export_preferences, judgements_csv, judgements_frame
-from db.imports import import_responses_jsonl, import_run, list_systems, register_system
+from db.imports import (
+    delete_system,
+    hide_system,
+    import_responses_jsonl,
+    import_run,
+    list_systems,
+    register_system,
+)
 from db.logins import SESSION_TTL, login, logout, resolve_session, start_session
 from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects
-from db.summaries import criterion_means, outcome_counts
+from db.summaries import criterion_means, may_see_system_aggregates, outcome_counts
 from db.users import (
     ROLE_RANK,
     ROLES,
@@ -60,11 +68,13 @@ __all__ = [
     "create_project",
     "create_user",
     "criterion_means",
+    "delete_system",
     "export_judgements_table",
     "export_preferences",
     "get_item",
     "get_own_judgement",
     "get_project",
+    "hide_system",
     "import_responses_jsonl",
     "import_run",
     "is_demo",
@@ -78,6 +88,7 @@ __all__ = [
     "list_systems",
     "list_users",
     "login",
+    "may_see_system_aggregates",
     "logout",
     "next_item",
     "outcome_counts",

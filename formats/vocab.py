@@ -10,7 +10,7 @@ PAGE_MIN_ROLE = {
     "pages/1_Annotate.py": "annotator",
     "pages/2_Inspector.py": "viewer",
     "pages/3_Leaderboard.py": "viewer",
-    "pages/4_Agreement.py": "viewer",
+    "pages/4_Agreement.py": "researcher",
     "pages/5_Export_and_train.py": "viewer",
     "pages/6_Playground.py": "annotator",
     "pages/7_Admin.py": "admin",

@@ -6,12 +6,12 @@ import streamlit as st
 
 from db import store
 from ui import annotate, keys
+from ui.access import require_page
 from ui.annotate_view import choice_buttons, my_judgements, reply_column, show_chosen_style
-from ui.auth import require_role
 from ui.render import md, pick_project, show_history, show_lines
 from ui.resources import db_url, read_only, session_factory
 
-user = require_role("annotator")
+user = require_page(__file__)
 st.title("Annotate: compare")
 project = pick_project(user["name"], "annotate_project")
 if project is None:

@@ -1,24 +1,21 @@
-"""Agreement & review: kappa / alpha per question, annotators' gold accuracy and speed, and the disagreement queue."""
+"""Agreement & review: kappa / alpha per question with a reading of each, annotators' gold accuracy and speed, and
+the disagreement queue (researchers; admins adjudicate)."""
 
 import pandas as pd
 import streamlit as st
 
 from db import store
-from db.errors import StoreError
 from pal_core.analysis import agreement
-from ui.auth import has_role, require_role
-from ui.render import md, pick_project, show_history, show_lines, show_long_text
-from ui.resources import db_url, read_only, session_factory
+from ui.access import require_page
+from ui.auth import has_role
+from ui.render import md, pick_project
+from ui.resources import read_only
+from ui.review import show_item
 
-ANSWERS = {"A": "A is better", "B": "B is better", "tie": "Tie", "both_bad": "Both bad"}
-
-user = require_role("viewer")
+user = require_page(__file__)  # researchers: the statistics need every annotator's answers per item
 st.title("Agreement & review")
 project = pick_project(user["name"], "agreement_project")
 if project is None:
-    st.stop()
-if not has_role("researcher"):  # the statistics need every annotator's answers per item
-    st.info("Agreement statistics and the disagreement queue show each annotator's answers: researchers only.")
     st.stop()
 with read_only() as session:  # no write lock (db.session.read_session)
     rows = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
@@ -30,6 +27,7 @@ df = pd.DataFrame(rows)
 
 st.header("Agreement per question")
 by_question = agreement.agreement_by_question(df, project["questions"])
+by_question["reading"] = [agreement.read_row(r) for r in by_question.to_dict("records")]
 st.dataframe(by_question, hide_index=True, key="agreement_table")
 undefined = by_question.loc[by_question["n_units"] == 0, "question"].tolist()
 st.caption(
@@ -37,10 +35,13 @@ st.caption(
         "Krippendorff's alpha, Fleiss' kappa and mean pairwise Cohen's kappa per question the project asks, over the "
         "items (for per-reply questions: each reply) answered by two or more annotators; unanswered questions are "
         "missing, and an item with a single answer has no agreement, so it is left out. 1 = perfect agreement, "
-        "0 = what chance gives."
+        "0 = what chance gives, below 0 = less than chance; the reading column puts each value in words "
+        "(Landis and Koch's bands)."
         + (f" Undefined (no item answered twice yet): {', '.join(undefined)}." if undefined else "")
     )
 )
+for row in by_question.to_dict("records"):
+    st.caption(md(f"{row['question']}: {row['reading']}"))
 st.header("Annotators")
 annotators = agreement.annotator_gold_accuracy(df, min_seconds=project["min_seconds"])
 st.dataframe(annotators, hide_index=True, key="agreement_annotators")
@@ -58,32 +59,5 @@ if fast:
 st.header(f"Disagreements to review ({len(queue)})")
 if not queue:
     st.success("No open disagreements.")
-can_adjudicate = has_role("admin")
 for item in queue:
-    with st.expander(md(f"Item {item['item_id']} · dialogue {item['dialogue_id']}")):
-        show_lines("Persona", item["persona"])
-        show_history(item["history"])
-        col_a, col_b = st.columns(2)
-        for column, side in ((col_a, "a"), (col_b, "b")):
-            column.caption(md(f"Response {side.upper()} ({item[f'system_{side}']})"))
-            show_long_text(item[f"response_{side}"], key=f"agreement_all_{item['item_id']}_{side}", where=column)
-        st.dataframe(pd.DataFrame(item["judgements"]), hide_index=True, key=f"agreement_votes_{item['item_id']}")
-        if not can_adjudicate:
-            st.caption("An admin resolves this item.")
-            continue
-        buttons = st.columns(len(ANSWERS))
-        for column, (answer, label) in zip(buttons, ANSWERS.items(), strict=True):
-            if column.button(label, key=f"agreement_resolve_{item['item_id']}_{answer}"):
-                try:
-                    with session_factory(db_url()).begin() as session:
-                        store.adjudicate(
-                            session,
-                            actor=user["name"],
-                            item_id=item["item_id"],
-                            preference=answer,
-                            reason="resolved on the Agreement page",
-                        )
-                except StoreError as e:
-                    st.error(md(str(e)))
-                    st.stop()
-                st.rerun()
+    show_item(item, actor=user["name"], can_adjudicate=has_role("admin"))

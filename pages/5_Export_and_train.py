@@ -1,7 +1,7 @@
 """Export & train: preference pairs from the judgements (filters, preview, JSONL/CSV), and a background DPO run on
-them whose model, once evaluated, is registered as a new system."""
+them whose model, once evaluated, is registered as a new system. Below researcher: the judgement counts only,
+hidden from an annotator who still has items to judge (blind annotation)."""
 
-import json
 from functools import partial
 from pathlib import Path
 
@@ -13,28 +13,31 @@ from db.errors import StoreError
 from pal_core.errors import PalError
 from pal_core.training.records import to_preference_records
 from ui import interop, jobs
-from ui.auth import has_role, require_role
+from ui.access import may_see_results, require_page
+from ui.auth import has_role
+from ui.exports import job_status, jsonl_text, preview_frame
 from ui.render import md, pick_project
 from ui.resources import db_url, read_only, session_factory
 
 JOBS_DIR = Path(".pal") / "jobs"  # relative to the app's working directory (ignored by git)
 
-user = require_role("viewer")
+user = require_page(__file__)
 st.title("Export & train")
 project = pick_project(user["name"], "export_project")
 if project is None:
+    st.stop()
+if not has_role("researcher"):  # viewers and annotators: aggregates only, no filters or downloads
+    if may_see_results(user, project):
+        with read_only() as session:  # no write lock (db.session.read_session)
+            counts = store.outcome_counts(session, actor=user["name"], project_id=project["id"])
+        st.metric("Judgements", sum(c["n"] for c in counts))
+        st.dataframe(pd.DataFrame(counts), hide_index=True, key="export_counts")
+    st.caption("Exports and training runs need the researcher role.")
     st.stop()
 c1, c2, c3 = st.columns(3)
 majority = c1.toggle("One pair per item (majority / adjudication)", value=True, key="export_majority")
 drop_ties = c2.toggle("Drop ties", value=True, key="export_drop_ties")
 min_agreement = c3.slider("Minimum agreement", 0.0, 1.0, 0.0, step=0.05, key="export_min_agreement")
-if not has_role("researcher"):  # viewers and annotators see aggregates only
-    with read_only() as session:  # no write lock (db.session.read_session)
-        counts = store.outcome_counts(session, actor=user["name"], project_id=project["id"])
-    st.metric("Judgements", sum(c["n"] for c in counts))
-    st.dataframe(pd.DataFrame(counts), hide_index=True, key="export_counts")
-    st.caption("Exports and training runs need the researcher role.")
-    st.stop()
 with read_only() as session:
     rows = store.export_preferences(
         session,
@@ -47,29 +50,11 @@ with read_only() as session:
     table = store.judgements_frame(session, actor=user["name"], project_id=project["id"])
 records = to_preference_records(rows)
 st.metric("Preference pairs", len(records))
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "id": r["id"],
-                "persona_sentence": r["persona_sentence"],
-                "chosen": r["chosen"][0]["content"],
-                "rejected": r["rejected"][0]["content"],
-                "agreement": r["provenance"]["agreement"],
-                "annotators": r["provenance"]["annotator_ids"],
-                "systems": r["provenance"]["systems"],
-            }
-            for r in records
-        ]
-    ),
-    hide_index=True,
-    key="export_preview",
-)
-jsonl = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+st.dataframe(preview_frame(records), hide_index=True, key="export_preview")
 d1, d2 = st.columns(2)
 d1.download_button(
     "Download preference pairs (JSONL)",
-    jsonl,
+    jsonl_text(records),
     file_name=f"preferences-p{project['id']}.jsonl",
     mime="application/jsonl",
     key="export_jsonl",
@@ -94,9 +79,6 @@ for column, (fmt, label) in zip(st.columns(len(interop.LABELS)), interop.LABELS.
     )
 
 st.header("Train with DPO")
-if not has_role("researcher"):
-    st.caption("A researcher starts training runs.")
-    st.stop()
 model = st.text_input("Start model (empty: SmolLM2-135M-Instruct, or a local checkpoint path)", key="export_model")
 max_steps = st.number_input("Training steps", 1, 100_000, 20, key="export_max_steps")
 if st.button("Start DPO in the background", key="export_train", disabled=not records):
@@ -112,44 +94,4 @@ if st.button("Start DPO in the background", key="export_train", disabled=not rec
         )
     except (PalError, StoreError) as e:
         st.error(md(str(e)))
-
-
-@st.fragment(run_every=2)
-def job_status() -> None:
-    job = st.session_state.get("export_job")
-    if job is None:
-        return
-    jobs.advance(job)
-    tail, fraction = jobs.read_log(job)
-    st.text(f"Job {job.name}: {job.stage} (folder {job.folder})")
-    if job.stage in ("train", "evaluate"):
-        st.progress(fraction or 0.0, text=f"{job.stage}: {fraction or 0:.0%}")
-    st.code(tail or "(no output yet)", language=None)
-    if job.stage not in ("evaluate", "ready"):
-        return
-    if job.stage == "evaluate":
-        st.caption("Training is done: register the model now, or wait for its evaluation to register its replies too.")
-    if st.button(f"Register {job.name} as a new system", key="export_register"):
-        try:
-            with session_factory(db_url()).begin() as session:
-                result = store.register_system(
-                    session,
-                    actor=user["name"],
-                    name=job.name,
-                    model=str(job.model_dir.resolve()),
-                    config=job.system_config(),
-                    run_dir=job.run_dir if job.stage == "ready" else None,
-                )
-        except StoreError as e:
-            st.error(md(str(e)))
-            return
-        job.stage = "registered"
-        st.success(
-            md(
-                f"System {result['system']} registered with {result['n_responses']} replies: "
-                "add it to a project on the Admin page, or chat with it in the Playground."
-            )
-        )
-
-
-job_status()
+job_status(user["name"])

@@ -10,7 +10,7 @@ from pal_core.inference.generate import GenerationConfig
 from pal_core.inference.selectors import get_selector
 from pal_core.inference.systems import stream_select_then_generate
 from ui import playground
-from ui.auth import require_role
+from ui.access import require_page
 from ui.render import chart_label, md
 from ui.resources import demo_personas, language_model
 
@@ -26,7 +26,7 @@ CHOICES = {  # label -> model name; the trained PAL adapter first when the packa
     f"Untrained base ({models.DEFAULT_LM})": models.DEFAULT_LM,
     OTHER: None,
 }
-user = require_role("annotator")
+user = require_page(__file__)
 st.title("Playground")
 st.caption("Chat with a model given a persona. Each reply first selects the persona sentence it will use (or none), "
            "then streams the reply written with it: PAL's Select-then-Generate.")  # fmt: skip

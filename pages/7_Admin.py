@@ -1,32 +1,20 @@
-"""Admin: users and roles, run uploads and imports, dialogue-file uploads, projects (systems, questions asked and
-required, gold items, speed threshold), progress per annotator."""
+"""Admin: users and roles, run uploads and imports (hide or delete a run), dialogue-file uploads, projects (systems,
+questions asked and required, gold items, speed threshold), progress per annotator."""
 
 import pandas as pd
 import streamlit as st
 
 from db import store
-from db.errors import StoreError
-from db.session import run_in_transaction
-from pal_core.errors import DataFormatError, PalError
-from ui import uploads
-from ui.auth import require_role
-from ui.render import md, pick_project
-from ui.resources import confine, db_url, read_only, session_factory
+from ui import admin
+from ui.access import require_page
+from ui.admin import write
+from ui.render import pick_project
+from ui.resources import confine, read_only
 
-user = require_role("admin")
+user = require_page(__file__)
 actor = user["name"]
 st.title("Admin")
-
-
-def write(action, done: str) -> None:
-    """Run a store call in one transaction (retried while SQLite is locked); show its error or `done`."""
-    try:
-        run_in_transaction(session_factory(db_url()), action)
-    except (StoreError, PalError) as e:
-        st.error(md(str(e)))
-        return
-    st.success(md(done))
-
+admin.start()  # empties the form that just succeeded, shows its message
 
 users_tab, import_tab, project_tab, progress_tab = st.tabs(["Users", "Runs and data", "Projects", "Progress"])
 with users_tab:
@@ -63,44 +51,8 @@ with users_tab:
             )
 
 with import_tab:
-    with st.form("admin_upload_run", clear_on_submit=True):
-        st.subheader("Upload a run")
-        outputs = st.file_uploader("outputs.jsonl (responses; .gz too)", key="admin_upload_outputs")
-        config = st.file_uploader("config.json (optional)", type=["json"], key="admin_upload_config")
-        upload_name = st.text_input("System name (empty: the config's)", key="admin_upload_system")
-        if st.form_submit_button("Check and import"):
-            if outputs is None:
-                st.error("Choose an outputs.jsonl file first.")
-            else:
-                write(
-                    lambda s: uploads.import_uploaded_run(
-                        s,
-                        actor=actor,
-                        outputs_name=outputs.name,
-                        outputs=outputs.getvalue(),
-                        system_name=upload_name,
-                        config=config.getvalue() if config is not None else None,
-                        config_name=config.name if config is not None else "config.json",
-                    ),
-                    f"Imported {outputs.name} as a new system.",
-                )
-    with st.form("admin_upload_data", clear_on_submit=True):
-        st.subheader("Upload a dialogue file")
-        dialogue_file = st.file_uploader(
-            "ParlAI text, PAL JSON or JSONL (.gz too), checked like `pal data stats`", key="admin_upload_dialogues"
-        )
-        submitted = st.form_submit_button("Check and keep")
-        if submitted and dialogue_file is None:
-            st.error("Choose a dialogue file first.")
-        elif submitted:
-            try:
-                kept, stats = uploads.keep_uploaded_dialogues(dialogue_file.name, dialogue_file.getvalue())
-            except DataFormatError as e:
-                st.error(md(str(e)))
-            else:
-                st.success(
-                    md(f"Kept {kept} ({stats.n_examples} examples, {stats.n_dialogues} dialogues)."),
-                )
+    admin.upload_run_form(actor)
+    admin.upload_dialogues_form()
     with st.expander("Import a run directory on the server"):
         run_dir = st.text_input("Run directory (config.json + outputs.jsonl)", key="admin_run_dir")
         system_name = st.text_input("System name (empty: the run's config)", key="admin_system_name")
@@ -112,56 +64,12 @@ with import_tab:
                 f"Imported {run_dir}.",
             )
     with read_only() as session:
-        systems = store.list_systems(session, actor=actor)
+        systems = store.list_systems(session, actor=actor, include_hidden=True)
     st.dataframe(pd.DataFrame(systems).drop(columns=["config"], errors="ignore"), hide_index=True, key="admin_systems")
+    admin.hide_or_delete_run(actor, systems)
 
 with project_tab:
-    with st.form("admin_new_project"):
-        st.subheader("New project")
-        project_name = st.text_input("Name", key="admin_project_name")
-        chosen = st.multiselect(
-            "Systems to compare (two or more)", [s["name"] for s in systems], key="admin_project_systems"
-        )
-        guidelines = st.text_area("Guidelines", key="admin_project_guidelines")
-        per_item = st.number_input("Annotators per item", 1, 10, 2, key="admin_project_per_item")
-        asked = st.multiselect(
-            "Questions asked about each reply",
-            store.QUESTIONS,
-            default=list(store.DEFAULT_QUESTIONS),
-            key="admin_project_questions",
-        )
-        required = st.multiselect(
-            "Of those, required before Submit (the rest may stay unanswered)",
-            store.QUESTIONS,
-            key="admin_project_required",
-        )
-        min_seconds = st.number_input(
-            "Flag annotators faster than (median seconds per judgement)", 0.0, 600.0, 3.0, key="admin_project_min_s"
-        )
-        n_items = st.number_input(
-            "Items (0 = every pair of every shared dialogue)", 0, 100_000, 0, key="admin_project_n_items"
-        )
-        gold_text = st.text_area(
-            "Gold items, one per line: dialogue_id = better system (or tie / both_bad)", key="admin_project_gold"
-        )
-        if st.form_submit_button("Create project"):
-            gold = dict(tuple(p.strip() for p in line.split("=", 1)) for line in gold_text.splitlines() if "=" in line)
-            write(
-                lambda s: store.create_project(
-                    s,
-                    actor=actor,
-                    name=project_name,
-                    system_names=chosen,
-                    guidelines=guidelines,
-                    annotators_per_item=int(per_item),
-                    n_items=int(n_items) or None,
-                    gold_items=gold,
-                    questions=asked,
-                    required_questions=required,
-                    min_seconds=float(min_seconds),
-                ),
-                f"Created project {project_name}.",
-            )
+    admin.project_form(actor, [s for s in systems if not s["hidden"]])
     with read_only() as session:
         st.dataframe(pd.DataFrame(store.list_projects(session, actor=actor)), hide_index=True, key="admin_projects")
 

@@ -5,11 +5,11 @@ import streamlit as st
 
 from pal_core.analysis.report_html import render_html, report_figures
 from pal_core.errors import PalError
-from ui.auth import require_role
+from ui.access import require_page
 from ui.render import md, pick_project, show_history, show_lines
 from ui.report import project_report, report_systems
 
-user = require_role("viewer")
+user = require_page(__file__)
 st.title("Report")
 project = pick_project(user["name"], "report_project")
 names = sorted(report_systems(user["name"]))

@@ -139,6 +139,39 @@ def annotator_gold_accuracy(df: pd.DataFrame, min_seconds: float | None = None) 
     return table.rename_axis("user").reset_index()
 
 
+# Landis & Koch's bands for kappa (also a common reading of alpha); below 0: worse than chance
+BANDS = ((0.8, "almost perfect"), (0.6, "substantial"), (0.4, "moderate"), (0.2, "fair"), (0.0, "slight"))
+
+
+def read_value(value: float) -> str:
+    """A word for one agreement value: undefined, below chance, or its Landis & Koch band."""
+    if value is None or np.isnan(value):
+        return "undefined"
+    if value < 0:
+        return "below chance"
+    return next(word for floor, word in BANDS if value >= floor)
+
+
+def read_row(row: dict) -> str:
+    """One line reading an agreement_by_question() row: each statistic's band, and what a negative alpha beside
+    positive kappas means."""
+    alpha, fleiss, cohen = row["krippendorff_alpha"], row["fleiss_kappa"], row["cohen_kappa_mean"]
+    if row["n_units"] == 0:
+        return "Undefined: no unit has two answers yet."
+    line = (
+        f"alpha {read_value(alpha)}, Fleiss' kappa {read_value(fleiss)}, Cohen's kappa {read_value(cohen)}"
+        " (1 = perfect, 0 = chance, below 0 = worse than chance)."
+    )
+    if row["level"] == "ordinal" and alpha < 0 <= min(fleiss, cohen):
+        line += (
+            " Ordinal alpha weighs how far apart two answers are, kappa only whether they match: exact matches are "
+            "common, but the disagreements are far apart on the scale (e.g. 1 against 5)."
+        )
+    elif alpha < 0:
+        line += " The annotators disagree more than random answers would: check that they read the question alike."
+    return line
+
+
 def agreement_table(rows: list[dict], questions: Sequence[str] | None = None) -> list[dict]:
     """agreement_by_question() of judgement rows (db.store.judgements_frame) as plain dicts, e.g. for the dataset
     card of the Hugging Face export (db.interop)."""

@@ -216,14 +216,46 @@ def length_vs_win(df: pd.DataFrame) -> pd.DataFrame:
 
 
 MIN_SYSTEMS_FOR_CORRELATION = 4  # with 3 systems rho takes 4 values and is never significant: not worth showing
+EXACT_MAX_SYSTEMS = 8  # up to 8! = 40,320 orderings: the exact permutation p-value; above, scipy's t approximation
+
+
+def spearman_exact_p(x: Sequence[float], y: Sequence[float]) -> float:
+    """Exact two-sided p-value of Spearman's rho: the share of all orderings of y's ranks whose |rho| is at least the
+    observed one (ties keep their average ranks). NaN when either side has a single value."""
+    rx, ry = stats.rankdata(x), stats.rankdata(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    orderings = np.array(list(itertools.permutations(ry)))
+    cx = rx - rx.mean()
+    cy = orderings - orderings.mean(axis=1, keepdims=True)
+    rhos = cy @ cx / (np.linalg.norm(cx) * np.linalg.norm(cy, axis=1))
+    observed = abs(float(np.corrcoef(rx, ry)[0, 1]))
+    return float(np.mean(np.abs(rhos) >= observed - 1e-12))
 
 
 def rank_correlation(human: Mapping[str, float], automatic: Mapping[str, float]) -> tuple[float, float]:
-    """Spearman's rho (and its p-value) between human and automatic scores of the systems both cover (>= 4)."""
+    """Spearman's rho and its two-sided p-value between human and automatic scores of the systems both cover (>= 4);
+    the p-value is exact (every ordering) up to EXACT_MAX_SYSTEMS systems, scipy's t approximation above."""
     common = sorted(set(human) & set(automatic))
     if len(common) < MIN_SYSTEMS_FOR_CORRELATION:
         raise PalError(
             f"rank_correlation: expected >= {MIN_SYSTEMS_FOR_CORRELATION} systems scored by both, got {common}"
         )
-    result = stats.spearmanr([human[s] for s in common], [automatic[s] for s in common])
-    return float(result.statistic), float(result.pvalue)
+    x, y = [human[s] for s in common], [automatic[s] for s in common]
+    result = stats.spearmanr(x, y)
+    p = spearman_exact_p(x, y) if len(common) <= EXACT_MAX_SYSTEMS else float(result.pvalue)
+    return float(result.statistic), p
+
+
+def describe_correlation(rho: float, p: float, n: int) -> str:
+    """One plain sentence reading a Spearman rho and its p-value over n systems."""
+    if np.isnan(rho):
+        return f"Undefined over {n} systems: one side gives every system the same score."
+    direction = "the same order as" if rho > 0 else "the opposite order to"
+    strength = "exactly" if abs(rho) == 1 else "largely" if abs(rho) >= 0.7 else "weakly" if abs(rho) >= 0.3 else ""
+    order = f"ranks the systems {strength} in {direction} the humans" if strength else "barely follows the humans"
+    caveat = ": too often to call it evidence" if p >= 0.05 else ""
+    return (
+        f"rho {rho:.2f} over {n} systems: the metric {order}. p = {p:.3f}: random orderings of the systems "
+        f"correlate at least this strongly {p:.1%} of the time{caveat}."
+    )

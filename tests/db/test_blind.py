@@ -101,3 +101,51 @@ def test_csv_export_escapes_formula_cells(factory, judged, tmp_path):
         for cell in row
         if not cell.lstrip("-").replace(".", "").isdigit()
     )
+
+
+def _counts(factory, actor: str, project_id: int) -> dict:
+    with factory() as s:
+        rows = store.outcome_counts(s, actor=actor, project_id=project_id)
+    return {(c["system_a"], c["system_b"], c["preference"]): c["n"] for c in rows}
+
+
+def test_annotator_with_items_left_cannot_probe_system_aggregates(factory):
+    """The issue's probe: Tie + rate only reply A, then compare per-system aggregates before and after. While alice
+    has items to judge the store refuses them; once she has none left, they are hers like everyone's."""
+    pid = new_project(factory, "probe", annotators_per_item=2, seed=1)
+    judge(factory, "bob", pid, "A", consistency_a=5, consistency_b=1)
+    calls = (store.outcome_counts, store.criterion_means)
+    with factory() as s:
+        assert store.may_see_system_aggregates(s, actor="alice", project_id=pid) is False
+        for call in calls:
+            with pytest.raises(PermissionDeniedError, match="'alice' still has items to judge in project"):
+                call(s, actor="alice", project_id=pid)
+    before = _counts(factory, "vic", pid)  # viewers never judge: they see the aggregates
+    judge(factory, "alice", pid, "tie", consistency_a=4)
+    with factory() as s:
+        for call in calls:
+            with pytest.raises(PermissionDeniedError, match="blind annotation"):
+                call(s, actor="alice", project_id=pid)
+    after = _counts(factory, "rita", pid)
+    assert sum(after.values()) == sum(before.values()) + 1  # the aggregate that would have told her moved
+    while True:  # alice judges every item left to her
+        with factory.begin() as s:
+            item = store.next_item(s, actor="alice", project_id=pid)
+            if item is None:
+                break
+            store.record_judgement(s, actor="alice", item_id=item["item_id"], preference="A")
+    with factory() as s:
+        assert store.may_see_system_aggregates(s, actor="alice", project_id=pid) is True
+    assert _counts(factory, "alice", pid) == _counts(factory, "vic", pid)
+    assert sum(_counts(factory, "alice", pid).values()) == 1 + 6  # bob's one and alice's six (6 dialogues)
+
+
+def test_annotator_without_open_items_may_see_aggregates(factory):
+    """carol never judged, but every slot of the one-judge project is taken: nothing left to keep blind."""
+    pid = new_project(factory, "full", annotators_per_item=1, seed=2)
+    for _ in range(6):
+        judge(factory, "bob", pid, "B")
+    with factory() as s:
+        assert store.may_see_system_aggregates(s, actor="carol", project_id=pid) is True
+        assert store.may_see_system_aggregates(s, actor="alice", project_id=pid) is True
+        assert sum(c["n"] for c in store.outcome_counts(s, actor="carol", project_id=pid)) == 6

@@ -218,8 +218,8 @@ def test_names_and_ids_render_as_text_on_every_page(server, browser):
 def test_sidebar_lists_only_the_pages_a_role_may_open(server, browser):
     base, _ = server
     expected = {
-        "viewer": ["Home", "Inspector", "Leaderboard", "Agreement", "Export and train"],
-        "alice": ["Home", "Annotate", "Inspector", "Leaderboard", "Agreement", "Export and train", "Playground"],
+        "viewer": ["Home", "Inspector", "Leaderboard", "Export and train"],
+        "alice": ["Home", "Annotate", "Leaderboard", "Export and train", "Playground"],
     }
     passwords = {"viewer": "viewer-demo", "alice": "annotator-demo"}
     for name, links in expected.items():

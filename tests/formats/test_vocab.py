@@ -18,11 +18,15 @@ def test_roles_rank_from_viewer_to_admin():
     assert vocab.has_rank("admin", "researcher") and not vocab.has_rank("viewer", "annotator")
 
 
+def test_every_page_is_in_the_vocabulary():
+    assert sorted(vocab.PAGE_MIN_ROLE) == sorted(f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py"))
+
+
 @pytest.mark.parametrize("path", sorted(vocab.PAGE_MIN_ROLE))
-def test_each_page_asks_for_its_minimum_role_and_the_menu_lists_it(path):
+def test_each_page_checks_its_role_from_the_menu_table(path):
     source = (ROOT / path).read_text(encoding="utf-8")
-    assert re.findall(r'require_role\("(\w+)"\)', source) == [vocab.PAGE_MIN_ROLE[path]]
-    assert {p[0]: p[2] for p in nav.PAGES}[path] == vocab.PAGE_MIN_ROLE[path]
+    assert re.findall(r"user = (require_\w+)\((.*?)\)", source) == [("require_page", "__file__")]
+    assert nav.find_page(path).minimum == vocab.PAGE_MIN_ROLE[path]
 
 
 def test_store_and_analysis_use_the_same_vocabulary():

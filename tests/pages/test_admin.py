@@ -203,3 +203,45 @@ def test_locked_database_is_retried_then_explained(db_url, monkeypatch):
     )
     with make_session_factory(db_url)() as session:
         assert "dora" not in {u["name"] for u in store.list_users(session, actor="admin")}
+
+
+def test_new_project_form_is_emptied_after_create_and_kept_after_a_refusal(db_url):
+    at = page("pages/7_Admin.py").run()
+    at.text_input(key="admin_project_name").input("Only one system")
+    at.multiselect(key="admin_project_systems").set_value(["pal"])
+    at.button(key="FormSubmitter:admin_new_project-Create project").click().run()
+    assert not at.exception and at.error  # refused (two systems needed): what was typed stays
+    assert at.text_input(key="admin_project_name").value == "Only one system"
+    assert at.multiselect(key="admin_project_systems").value == ["pal"]
+    at.multiselect(key="admin_project_systems").set_value(["pal", "sft"])
+    at.number_input(key="admin_project_n_items").set_value(3)
+    at.button(key="FormSubmitter:admin_new_project-Create project").click().run()
+    assert not at.exception and "Created project Only one system." in [plain(s.value) for s in at.success]
+    assert at.text_input(key="admin_project_name").value == ""
+    assert at.multiselect(key="admin_project_systems").value == []
+    assert at.number_input(key="admin_project_n_items").value == 0
+
+
+def test_refused_run_upload_keeps_the_chosen_file(db_url, workdir):
+    at = page("pages/7_Admin.py").run()
+    outputs = (DEMO_RUN / "outputs.jsonl").read_bytes()
+    upload_run(at, ("outputs.jsonl", outputs), "pal")  # the name is taken: refused
+    assert plain(at.error[0].value).startswith("system_name: expected a new system name")
+    assert at.file_uploader(key="admin_upload_outputs").value.name == "outputs.jsonl"
+    at.text_input(key="admin_upload_system").input("pal_again")
+    at.button(key="FormSubmitter:admin_upload_run-Check and import").click().run()  # fixed, not chosen again
+    assert not at.exception and "pal_again" in systems(db_url)
+
+
+def test_admin_hides_a_run_and_shows_it_again(db_url):
+    at = page("pages/7_Admin.py").run()
+    at.selectbox(key="admin_hide_system").set_value("sft").run()
+    at.button(key="admin_hide").click().run()
+    assert not at.exception and "sft is now hidden." in [plain(s.value) for s in at.success]
+    assert "sft" not in systems(db_url)  # off the pages' lists
+    (table,) = [d.value.set_index("name") for d in at.dataframe if "hidden" in d.value.columns]
+    assert bool(table.loc["sft", "hidden"]) is True
+    at.button(key="admin_delete_system").click().run()  # the demo project compares sft: refused
+    assert "hide it instead" in plain(at.error[0].value)
+    at.button(key="admin_hide").click().run()
+    assert "sft is now shown." in [plain(s.value) for s in at.success] and "sft" in systems(db_url)

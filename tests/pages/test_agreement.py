@@ -1,9 +1,11 @@
 """Agreement page: agreement tables render; an admin's adjudication empties the demo's disagreement queue."""
 
+import pytest
 from pagekit import XSS_ID, XSS_SYSTEM, add_xss_project, page, plain
 
 from db import store
 from db.session import make_session_factory
+from pal_core.analysis import agreement
 
 
 def test_adjudication_resolves_the_disagreement(db_url):
@@ -23,11 +25,22 @@ def test_researcher_sees_queue_without_buttons(db_url):
     assert "An admin resolves this item." in [c.value for c in at.caption]
 
 
-def test_viewer_sees_no_answers(db_url):
-    at = page("pages/4_Agreement.py", "viewer", "viewer").run()
+@pytest.mark.parametrize(("user", "role"), [("viewer", "viewer"), ("alice", "annotator")])
+def test_lower_roles_see_no_answers(db_url, user, role):
+    at = page("pages/4_Agreement.py", user, role).run()
     assert not at.exception and not at.dataframe
     assert [e.label for e in at.expander] == ["Change password"]  # the sidebar's; no disagreement items
-    assert at.info[0].value.startswith("Agreement statistics and the disagreement queue show each annotator's")
+    assert "needs the 'researcher' role" in plain(at.error[0].value)
+
+
+def test_each_statistic_gets_a_reading(db_url):
+    at = page("pages/4_Agreement.py", "researcher", "researcher").run()
+    table = at.dataframe[0].value.set_index("question")
+    for question, row in table.iterrows():
+        words = [agreement.read_value(row[c]) for c in ("krippendorff_alpha", "fleiss_kappa", "cohen_kappa_mean")]
+        if row["n_units"]:
+            assert row["reading"].startswith(f"alpha {words[0]}, Fleiss' kappa {words[1]}, Cohen's kappa {words[2]}")
+        assert f"{question}: {row['reading']}" in [plain(c.value) for c in at.caption]
 
 
 def test_fast_annotators_are_flagged_and_single_judge_items_have_no_agreement(db_url):

@@ -10,6 +10,7 @@ from pagekit import page, plain
 from db import store
 from db.session import make_session_factory
 from pal_core import data
+from ui.access import BLIND
 from ui.jobs import DpoJob
 
 
@@ -35,6 +36,15 @@ def test_viewer_sees_counts_only(db_url):
     assert at.dataframe[0].value.to_dict("records") == counts and len(at.dataframe) == 1
     assert "Exports and training runs need the researcher role." in [c.value for c in at.caption]
     assert not at.get("download_button")
+
+
+def test_annotator_gets_no_counts_while_items_are_left_and_no_toggles(db_url):
+    """The issue's probe: alice's Tie would move the (persona_free, sft, tie) count. While she has items left she
+    sees no count at all, and no filter that would do nothing for her."""
+    at = page("pages/5_Export_and_train.py", "alice", "annotator").run()
+    assert not at.exception and not at.dataframe and not at.metric
+    assert [i.value for i in at.info] == [BLIND]
+    assert not at.toggle and not at.slider and not at.get("download_button")
 
 
 def test_train_button_starts_dpo_on_the_export(db_url, tmp_path, monkeypatch, tiny_lm):

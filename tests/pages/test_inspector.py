@@ -33,3 +33,16 @@ def test_confusion_matrix_is_categorical(db_url):  # db_url: the signed-in user 
     assert heatmap["x"] == heatmap["y"] and heatmap["x"][-1] == "none"  # "none" keeps its own row and column
     assert all(label == "none" or label.startswith("#") for label in heatmap["x"])
     assert heatmap["z"]["shape"] == f"{len(heatmap['y'])}, {len(heatmap['x'])}"  # one cell per label pair: aligned
+
+
+def test_hidden_run_leaves_the_run_list_even_when_it_is_a_demo_run(db_url):
+    from db import store
+    from db.session import make_session_factory
+
+    at = page("pages/2_Inspector.py", "viewer", "viewer").run()
+    assert "pal (imported)" in at.selectbox(key="inspector_run").options
+    with make_session_factory(db_url).begin() as session:
+        store.hide_system(session, actor="admin", name="pal")
+    at = page("pages/2_Inspector.py", "viewer", "viewer").run()
+    assert not at.exception
+    assert not [o for o in at.selectbox(key="inspector_run").options if o.startswith("pal ")]

@@ -3,10 +3,12 @@ systems, names as text in plots and captions."""
 
 import json
 
+import pytest
 from pagekit import XSS_PROJECT, XSS_SYSTEM, add_xss_project, page, plain
 
 from db import store
 from db.session import make_session_factory
+from ui.access import BLIND
 
 
 def test_leaderboard_renders_every_section(db_url):
@@ -60,3 +62,37 @@ def test_system_names_are_text_in_plots(db_url, tmp_path):
     assert any("&lt;a href=" in spec for spec in specs)  # the name is there, escaped
     assert all("<a href" not in c.value for c in at.caption)  # captions quote names Markdown-escaped
     assert XSS_SYSTEM in set(at.dataframe[0].value["system"])  # tables show the name as typed
+
+
+def test_spearman_p_values_are_exact_over_four_systems(db_url):
+    """Over 4 systems a two-sided p is k/24 for some k >= 2 (|rho| = 1 is 2 of the 24 orderings): never 0."""
+    at = page("pages/3_Leaderboard.py", "viewer", "viewer").run()
+    corr = next(d.value for d in at.dataframe if "spearman_rho" in d.value.columns)
+    for rho, p in zip(corr["spearman_rho"], corr["p_value"], strict=True):
+        assert p >= 2 / 24 - 1e-9 and (p * 24) == pytest.approx(round(p * 24), abs=1e-6)
+        if abs(rho) == pytest.approx(1.0):
+            assert p == pytest.approx(2 / 24, abs=1e-9)
+    assert all(r.startswith("rho ") and " over 4 systems" in r for r in corr["reading"])
+
+
+def test_annotator_with_items_left_sees_no_per_system_results(db_url):
+    at = page("pages/3_Leaderboard.py", "alice", "annotator").run()
+    assert not at.exception and not at.dataframe and not at.get("plotly_chart")
+    assert [i.value for i in at.info] == [BLIND]
+
+
+def test_a_run_directory_gone_from_disk_is_named_not_fatal(db_url, tmp_path):
+    import shutil
+
+    from pal_core import data
+
+    copy = tmp_path / "gone"
+    shutil.copytree(data.demo_runs_dir() / "pal", copy)
+    with make_session_factory(db_url).begin() as session:
+        store.import_run(session, actor="admin", run_dir=copy, system_name="gone")
+    shutil.rmtree(copy)
+    at = page("pages/3_Leaderboard.py", "viewer", "viewer").run()
+    assert not at.exception
+    assert "Run directories that cannot be read (metrics and lengths left out): gone." in [
+        plain(w.value) for w in at.warning
+    ]

@@ -69,7 +69,7 @@ def test_inspector_is_closed_to_annotators(db_url):
     """It lists each system's replies per dialogue, which would tell an annotator the systems behind A and B."""
     at = page("pages/2_Inspector.py", "alice", "annotator").run()
     assert not at.exception and not at.dataframe and not at.get("plotly_chart")
-    assert at.info[0].value == "Annotators do not see this page: it shows which system wrote which reply."
+    assert plain(at.error[0].value) == "The Inspector page is not open to the annotator role."
 
 
 def test_playground_refuses_a_model_outside_the_roots(db_url, tiny_lm, monkeypatch):
