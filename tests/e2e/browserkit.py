@@ -25,6 +25,7 @@ PAGES = {
     "Export_and_train": "Export & train",
     "Playground": "Playground",
     "Admin": "Admin",
+    "Report": "Report",
 }
 READY = {
     "Annotate": "Undo last",
@@ -34,6 +35,7 @@ READY = {
     "Export_and_train": "Train with DPO",
     "Playground": "Load model",
     "Admin": "New user",
+    "Report": "Baseline",
 }
 N_SUBMITS = 20  # judgements timed for the submit -> next item median
 TIMEOUT_MS = 60_000  # first loads import pandas/plotly/torch on a shared 2-core machine

@@ -218,7 +218,7 @@ def test_names_and_ids_render_as_text_on_every_page(server, browser):
 def test_sidebar_lists_only_the_pages_a_role_may_open(server, browser):
     base, _ = server
     expected = {
-        "viewer": ["Home", "Inspector", "Leaderboard", "Export and train"],
+        "viewer": ["Home", "Inspector", "Leaderboard", "Export and train", "Report"],
         "alice": ["Home", "Annotate", "Leaderboard", "Export and train", "Playground"],
     }
     passwords = {"viewer": "viewer-demo", "alice": "annotator-demo"}

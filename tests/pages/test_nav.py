@@ -7,9 +7,9 @@ from db.users import ROLE_RANK
 from ui.nav import PAGES, allowed_pages
 
 EXPECTED = {
-    "viewer": ["Inspector", "Leaderboard", "Export and train"],
+    "viewer": ["Inspector", "Leaderboard", "Export and train", "Report"],
     "annotator": ["Annotate", "Leaderboard", "Export and train", "Playground"],
-    "researcher": ["Annotate", "Inspector", "Leaderboard", "Agreement", "Export and train", "Playground"],
+    "researcher": ["Annotate", "Inspector", "Leaderboard", "Agreement", "Export and train", "Playground", "Report"],
     "admin": [p.label for p in PAGES],
 }
 USERS = {"viewer": "viewer", "annotator": "alice", "researcher": "researcher", "admin": "admin"}
@@ -34,6 +34,7 @@ def test_home_and_sidebar_list_only_usable_pages(db_url, role):
     [
         ("annotator", "pages/2_Inspector.py"),
         ("annotator", "pages/4_Agreement.py"),
+        ("annotator", "pages/8_Report.py"),
         ("viewer", "pages/4_Agreement.py"),
         ("viewer", "pages/1_Annotate.py"),
     ],
