@@ -11,6 +11,7 @@ from pal_core.errors import PalError
 from ui.auth import require_role
 from ui.render import chart_label, highlight_overlap, md, show_history, show_lines
 from ui.resources import find_runs, load_run, read_only
+from ui.run_metrics import GROUNDING_KEYS, metrics_with_grounding, restatement_markup, selection_accuracy
 
 user = require_role("viewer")
 st.title("Persona selection inspector")
@@ -83,6 +84,10 @@ c1.metric("Gold label", ", ".join(label_name(i) for i in gold) or "unlabelled")
 c2.metric("Selected", label_name(row["selected_index"]))
 st.caption("Reply, with the words it shares with the selected sentence highlighted")
 st.html(f"<div style='font-family: sans-serif'>{highlight_overlap(row['response'], row['selected_sentence'])}</div>")
+restated, note = restatement_markup(row["response"], row["persona"])
+st.caption("Reply, with the words it restates from one persona sentence marked")
+st.html(f"<div style='font-family: sans-serif'>{restated}</div>")
+st.caption(note)
 st.caption("Reference reply")
 st.text(row["reference"])
 
@@ -97,7 +102,10 @@ frame = pd.DataFrame(
     }
 )
 labelled = frame[[bool(r["gold_label"]) for r in rows]]
-st.metric("Selection accuracy", f"{labelled['correct'].mean():.1%}" if len(labelled) else "n/a")
+accuracy, grounded = selection_accuracy(rows), metrics_with_grounding(run)
+st.metric("Selection accuracy", f"{accuracy:.1%}" if accuracy is not None else "n/a")
+for column, key in zip(st.columns(len(GROUNDING_KEYS)), GROUNDING_KEYS, strict=True):
+    column.metric(key.replace("_", " ").capitalize(), "-" if grounded[key] is None else f"{grounded[key]:.1%}")
 order = sorted(set(labelled["gold"]) | set(labelled["selected"]), key=lambda x: (x == "none", len(x), x))
 confusion = pd.crosstab(labelled["gold"], labelled["selected"]).reindex(index=order, columns=order, fill_value=0)
 figure = go.Figure(

@@ -10,6 +10,7 @@ from pal_core.errors import PalError
 from ui.auth import has_role, require_role
 from ui.render import chart_label, md, pick_project
 from ui.resources import load_run, read_only
+from ui.run_metrics import metrics_with_grounding, reply_lengths
 
 user = require_role("viewer")
 st.title("Leaderboard")
@@ -30,7 +31,7 @@ if not rows:
     st.stop()
 df = pd.DataFrame(rows)
 runs = {name: load_run(s["run_dir"]) for name, s in systems.items() if s["run_dir"]}
-lengths = {name: {r["id"]: len(r["response"].split()) for r in run["rows"]} for name, run in runs.items()}
+lengths = {name: reply_lengths(run) for name, run in runs.items()}
 for side in ("a", "b"):
     df[f"len_{side}"] = (
         [lengths.get(s, {}).get(d) for s, d in zip(df[f"system_{side}"], df["dialogue_id"], strict=True)]
@@ -103,7 +104,9 @@ with right:
         )
 
 st.header("Automatic metrics next to human strength")
-metrics = pd.DataFrame([{"system": n, **{k: v for k, v in r["metrics"].items() if k != "n"}} for n, r in runs.items()])
+metrics = pd.DataFrame(
+    [{"system": n, **{k: v for k, v in metrics_with_grounding(r).items() if k != "n"}} for n, r in runs.items()]
+)
 if metrics.empty:
     st.info("No metrics.json in the imported runs.")
 else:
@@ -138,12 +141,12 @@ if df[["len_a", "len_b"]].notna().all(axis=None):
             y="longer_win_rate",
             text="n",
             range_y=[0, 1],
-            labels={"length_gap": "length gap (words)", "longer_win_rate": "longer reply wins"},
+            labels={"length_gap": "length gap (tokens)", "longer_win_rate": "longer reply wins"},
         ),
         key="leaderboard_length",
     )
     st.caption(
-        "How often the longer reply won a decisive (A or B) judgement, by how many words longer it was; n above "
+        "How often the longer reply won a decisive (A or B) judgement, by how many tokens (as avg_length counts them) longer it was; n above "
         "each bar. Around 0.5 means length did not sway the annotators."
     )
 else:

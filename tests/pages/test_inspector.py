@@ -33,3 +33,12 @@ def test_confusion_matrix_is_categorical(db_url):  # db_url: the signed-in user 
     assert heatmap["x"] == heatmap["y"] and heatmap["x"][-1] == "none"  # "none" keeps its own row and column
     assert all(label == "none" or label.startswith("#") for label in heatmap["x"])
     assert heatmap["z"]["shape"] == f"{len(heatmap['y'])}, {len(heatmap['x'])}"  # one cell per label pair: aligned
+
+
+def test_inspector_shows_grounding_of_the_run(db_url):
+    at = page("pages/2_Inspector.py", "viewer", "viewer").run()
+    metrics = {m.label: m.value for m in at.metric}
+    # the pal demo run was scored before these metrics: computed from its 40 outputs, no classifier needed
+    assert metrics["Restatement rate"] == "17.5%" and metrics["Self repetition"] == "7.5%"
+    assert metrics["Grounded without restating"] == "-"
+    assert any(c.value.startswith("Most covered persona sentence: #") for c in at.caption)
