@@ -129,7 +129,7 @@ def test_eval_config_validation(tmp_path):
         EvalConfig(selector="bm42")
     with pytest.raises(ConfigError, match=r"GenerationConfig.batch_size: expected >= 1, got 0"):
         EvalConfig(batch_size=0)
-    with pytest.raises(ConfigError, match=r"SelectConfig.lm_reduction: expected 'mean' or 'sum', got 'max'"):
+    with pytest.raises(ConfigError, match=r"SelectConfig.lm_reduction: expected one of mean, sum, first, got 'max'"):
         EvalConfig(lm_reduction="max")
 
 
