@@ -14,29 +14,15 @@
 #   stage 2    most grounded-without-restating on dev among the variants whose dev C-score beats the SFT baseline's
 #              (choose.py stage2)
 set -euo pipefail
-export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${ROOT:-$(cd "$HERE/../../.." && pwd)}
-D=${D:-$ROOT/../shared/data}
 C=${PAL_CAMPAIGN:-$HOME/.cache/pal-studio/campaign_v3}
-PAL=${PAL:-python -m pal_core.cli}
+source "$HERE/../campaign_lib.sh"   # ROOT, D, PAL, COMMIT and step()
 CONS=${CONS:-$HOME/.cache/pal-studio/consistency}   # the retrained classifier (docs/consistency.md)
-COMMIT=${COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 N_DEV=${N_DEV:-1000}          # development turns held out (whole persona groups; a few more when a group overshoots)
 N_STUDY=${N_STUDY:-1500}      # training turns of the study variants
 N_TRAIN=${N_TRAIN:-5000}      # training turns of the final run (issue 24: aim at >= 5,000)
 N_EVAL=${N_EVAL:-1000}        # validation turns, final evaluation only
 mkdir -p "$C/data" "$C/study" "$C/runs" "$C/blind" "$C/logs"
-
-step() {  # step NAME DONE_FILE COMMAND...: run COMMAND unless DONE_FILE exists; log output and wall time
-  local name=$1 done_file=$2; shift 2
-  if [ -e "$done_file" ]; then echo "skip $name ($done_file exists)"; return 0; fi
-  echo "run  $name: $*"
-  local t0; t0=$(date +%s)
-  "$@" > "$C/logs/$name.log" 2>&1 || { echo "FAILED $name: see $C/logs/$name.log"; tail -5 "$C/logs/$name.log"; exit 1; }
-  printf '%s\t%s\t%s\t%s\n' "$name" $(( $(date +%s) - t0 )) "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" "$COMMIT" \
-    >> "$C/timings.tsv"
-}
 atomic() {  # atomic OUT COMMAND... (COMMAND writes OUT.partial.<ext>; renamed to OUT when complete)
   local out=$1; shift; local part="${out%.*}.partial.${out##*.}"
   "${@//@OUT@/$part}" && mv "$part" "$out"
