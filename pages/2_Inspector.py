@@ -11,6 +11,7 @@ from ui.access import require_page
 from ui.inspector import confusion_chart, read_runs, score_chart
 from ui.render import highlight_overlap, md, show_history, show_lines
 from ui.resources import find_runs, read_only
+from ui.run_metrics import GROUNDING_KEYS, metrics_with_grounding, restatement_markup, selection_accuracy
 
 user = require_page(__file__)
 st.title("Persona selection inspector")
@@ -62,15 +63,22 @@ st.caption("Reply, with the words it shares with the selected sentence highlight
 st.html(
     f"<div style='font-family: sans-serif'>{highlight_overlap(row['response'], row.get('selected_sentence'))}</div>"
 )
+restated, note = restatement_markup(row["response"], row.get("persona") or [])
+st.caption("Reply, with the words it restates from one persona sentence marked")
+st.html(f"<div style='font-family: sans-serif'>{restated}</div>")
+st.caption(note)
 st.caption("Reference reply")
 st.text(row.get("reference") or "(none)")
 
 st.header("Whole run")
+accuracy, grounded = selection_accuracy(rows), metrics_with_grounding(run)
+for column, key in zip(st.columns(len(GROUNDING_KEYS)), GROUNDING_KEYS, strict=True):
+    column.metric(key.replace("_", " ").capitalize(), "-" if grounded[key] is None else f"{grounded[key]:.1%}")
 frame = inspection.selection_frame(rows)
 if frame.empty:
     st.info("No example has both a gold label and a selection: accuracy and confusion need both.")
     st.stop()
-st.metric("Selection accuracy", f"{frame['correct'].mean():.1%}")
+st.metric("Selection accuracy", f"{accuracy:.1%}" if accuracy is not None else "n/a")
 st.plotly_chart(confusion_chart(inspection.confusion(frame)), key="inspector_confusion")
 st.caption(
     f"Rows: the gold persona sentence of each labelled example ({len(frame)} of {len(rows)}); columns: the one "

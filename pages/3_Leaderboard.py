@@ -12,6 +12,7 @@ from ui.auth import has_role
 from ui.inspector import read_runs
 from ui.render import md, pick_project
 from ui.resources import read_only
+from ui.run_metrics import metrics_with_grounding
 
 user = require_page(__file__)
 st.title("Leaderboard")
@@ -70,7 +71,7 @@ with right:
         )
 
 st.header("Automatic metrics next to human strength")
-table = leaderboard.metrics_table(bt, runs)
+table = leaderboard.metrics_table(bt, {n: {**r, "metrics": metrics_with_grounding(r)} for n, r in runs.items()})
 if table.empty:
     st.info("No metrics.json in the imported runs.")
 else:

@@ -1,7 +1,8 @@
-"""Scoring run directories: the metrics of a run's output rows (text metrics, selection accuracy/F1, C-score from
-the consistency model), rescoring a run from its outputs.jsonl without generating again, and the Markdown table that
-compares runs. Running a system and writing the run is `experiments.py`; the format is formats.runs (read_run /
-write_run, one OutputRow per outputs.jsonl line; docs/interfaces.md).
+"""Scoring run directories: the metrics of a run's output rows (text metrics, restatement and self-repetition,
+selection accuracy/F1, C-score and grounded-without-restating from the consistency model), rescoring a run from its
+outputs.jsonl without generating again, and the Markdown table that compares runs. Running a system and writing the
+run is `experiments.py`; the format is formats.runs (read_run / write_run, one OutputRow per outputs.jsonl line;
+docs/interfaces.md).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ METRIC_ORDER = (
     "distinct_1",
     "distinct_2",
     "c_score",
+    "grounded_without_restating",
+    "restatement_rate",
+    "self_repetition",
     "selection_accuracy",
     "selection_f1",
     "avg_length",
@@ -59,19 +63,41 @@ def write_jsonl(rows: list[dict], path: Path) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def _consistency_scores(consistency: Any, personas: list[list[str]], responses: list[str]) -> tuple[float, list]:
-    """C-score of responses against personas, and each response's contradiction probability per sentence."""
+def nli_labels(consistency: Any, personas: list[list[str]], responses: list[str]) -> tuple[list[list[int]], list]:
+    """The consistency model's label per (persona sentence, response): 1 entail, 0 neutral, -1 contradict (argmax),
+    and each response's contradiction probability per sentence."""
     pairs = [(s, r) for persona, r in zip(personas, responses, strict=True) for s in persona]
     probs = iter(consistency.predict_proba(pairs))
     nested = [[next(probs) for _ in persona] for persona in personas]
     labels = [[max(range(3), key=row.__getitem__) - 1 for row in rows] for rows in nested]
-    c_score = float(load_metric("c_score").compute(predictions=labels)["c_score"])
-    return c_score, [[round(row[0], 6) for row in rows] for rows in nested]  # column 0 = contradict
+    return labels, [[round(row[0], 6) for row in rows] for rows in nested]  # column 0 = contradict
+
+
+def _c_score(labels: list[list[int]]) -> float:
+    return float(load_metric("c_score").compute(predictions=labels)["c_score"])
+
+
+def grounding_metrics(rows: list[dict], labels: list[list[int]] | None = None) -> dict[str, float]:
+    """Restatement rate and self-repetition of the rows' responses against their personas; with the consistency
+    model's per-sentence labels also the share grounded without restating (metric modules restatement,
+    self_repetition, grounded)."""
+    responses, personas = [r["response"] for r in rows], [r["persona"] for r in rows]
+    out = {
+        "restatement_rate": load_metric("restatement").compute(predictions=responses, references=personas)[
+            "restatement_rate"
+        ],
+        "self_repetition": load_metric("self_repetition").compute(predictions=responses)["self_repetition"],
+    }
+    if labels is not None:
+        grounded = load_metric("grounded").compute(predictions=responses, references=personas, labels=labels)
+        out["grounded_without_restating"] = grounded["grounded_without_restating"]
+    return out
 
 
 def compute_run_metrics(rows: list[OutputRow], consistency: Any) -> dict:
-    """metrics.json content: text metrics, selection metrics (gold labels + selections), C-score (model given); with a
-    consistency model each row's `contradiction` is set."""
+    """metrics.json content: text metrics, grounding metrics, selection metrics (gold labels + selections), C-score
+    and grounded-without-restating (consistency model given); with a consistency model each row's `contradiction` is
+    set."""
     metrics: dict[str, Any] = dict(compute_text_metrics([r.response for r in rows], [r.reference or "" for r in rows]))
     scored = [r for r in rows if r.gold_label is not None and r.selected_index is not None]
     if scored:
@@ -82,18 +108,23 @@ def compute_run_metrics(rows: list[OutputRow], consistency: Any) -> dict:
         )
     metrics["c_score"] = None
     swapped = rows[0].original_persona is not None
+    labels = None
     if consistency is not None:
         personas, responses = [r.persona for r in rows], [r.response for r in rows]
-        metrics["c_score"], contradiction = _consistency_scores(consistency, personas, responses)
+        labels, contradiction = nli_labels(consistency, personas, responses)
+        metrics["c_score"] = _c_score(labels)
         for row, flags in zip(rows, contradiction, strict=True):
             row.contradiction = flags
         if swapped:
-            original, _ = _consistency_scores(consistency, [r.original_persona or [] for r in rows], responses)
+            original = _c_score(nli_labels(consistency, [r.original_persona or [] for r in rows], responses)[0])
             metrics["c_score_swapped"] = metrics["c_score"]
             metrics["c_score_original"] = original
             metrics["c_score_swap_delta"] = metrics["c_score"] - original
     elif swapped:
         metrics.update(c_score_swapped=None, c_score_original=None, c_score_swap_delta=None)
+    metrics.update(grounding_metrics([{"response": r.response, "persona": r.persona} for r in rows], labels))
+    if labels is None:
+        metrics["grounded_without_restating"] = None
     metrics["n"] = len(rows)
     return metrics
 

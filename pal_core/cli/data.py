@@ -1,4 +1,5 @@
-"""`pal data stats` and `pal data convert`: look at a dialogue file, or rewrite it as PAL JSON / JSONL."""
+"""`pal data stats`, `pal data convert` and `pal data split`: look at a dialogue file, rewrite it as PAL JSON / JSONL,
+or hold out whole persona groups of it as a development set."""
 
 from pathlib import Path
 from typing import Annotated
@@ -70,6 +71,16 @@ def stats(
         print(line)
 
 
+def _write_format(path: Path, hint: str = "") -> str:
+    """pal for a .json[.gz] name, jsonl for .jsonl[.gz]."""
+    name = path.name.removesuffix(".gz")
+    if name.endswith(".jsonl"):
+        return "jsonl"
+    if name.endswith(".json"):
+        return "pal"
+    raise DataFormatError(f"{path}: expected an output name ending in .json or .jsonl{hint}, got {path.name!r}")
+
+
 def convert(
     src: Annotated[Path, typer.Argument(help="Input file (ParlAI text, PAL JSON, JSONL or RCDG; .gz too).")],
     dst: Annotated[Path, typer.Argument(help="Output file; a .gz name is gzipped.")],
@@ -82,13 +93,7 @@ def convert(
     limit: Annotated[int | None, typer.Option("--limit", help="Write only the first N examples (N >= 1).")] = None,
 ) -> None:
     """Rewrite a dialogue file as PAL JSON or our JSONL (unlabelled examples get a null persona_label in PAL)."""
-    if fmt_out is None:
-        name = dst.name.removesuffix(".gz")
-        fmt_out = "jsonl" if name.endswith(".jsonl") else "pal" if name.endswith(".json") else None
-        if fmt_out is None:
-            raise DataFormatError(
-                f"{dst}: expected an output name ending in .json or .jsonl (or pass --fmt_out), got {dst.name!r}"
-            )
+    fmt_out = fmt_out or _write_format(dst, hint=" (or pass --fmt_out)")
     if limit is not None and limit < 1:
         raise ConfigError(f"pal data convert: expected --limit >= 1, got {limit}")
     examples = _read(src, fmt_in, history_window)[:limit]
@@ -96,9 +101,32 @@ def convert(
     print(f"wrote {len(examples):,} examples to {dst} ({fmt_out})")
 
 
+def split(
+    src: Annotated[Path, typer.Argument(help="Input file (ParlAI text, PAL JSON, JSONL or RCDG; .gz too).")],
+    train_out: Annotated[Path, typer.Option("--train_out", help="Where the train side goes (.json / .jsonl, .gz).")],
+    dev_out: Annotated[Path, typer.Option("--dev_out", help="Where the dev side goes (.json / .jsonl, .gz).")],
+    dev_turns: Annotated[
+        int, typer.Option("--dev_turns", help="Hold out whole persona groups until dev has at least this many turns.")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the persona groups' shuffle.")] = 0,
+    fmt_in: FmtInOption = None,
+    history_window: WindowOption = 3,
+) -> None:
+    """Hold out whole persona groups (no persona set on both sides, no dialogue cut) as a development set."""
+    from pal_core.data.split import persona_key, split_by_persona
+
+    formats = [(train_out, _write_format(train_out)), (dev_out, _write_format(dev_out))]
+    train, dev = split_by_persona(_read(src, fmt_in, history_window), dev_turns=dev_turns, seed=seed)
+    for examples, (path, fmt) in zip((train, dev), formats, strict=True):
+        data.write_examples(examples, path, fmt=fmt)
+        personas = len({persona_key(e.persona) for e in examples})
+        print(f"wrote {len(examples):,} turns ({personas:,} persona sets) to {path}")
+
+
 def register(app: typer.Typer, train_app: typer.Typer) -> None:
-    """Add the `pal data` group (stats, convert) to the top-level app."""
+    """Add the `pal data` group (stats, convert, split) to the top-level app."""
     data_app = group("Inspect and convert dialogue data files.")
     data_app.command("stats")(stats)
     data_app.command("convert")(convert)
+    data_app.command("split")(split)
     app.add_typer(data_app, name="data")

@@ -19,6 +19,8 @@ from pal_core.inference.lm_selector import LMSelector
 from pal_core.inference.selection import Selection, Selector, make_selection, one_hot
 from pal_core.judge.classifier import CLASS_NAMES
 
+LM_REDUCTIONS = ("mean", "sum", "first")
+
 
 @dataclass
 class SelectConfig:
@@ -33,7 +35,17 @@ class SelectConfig:
         default=8, metadata={"help": "Examples per selector forward pass (lm: all their candidates)."}
     )
     lm_mode: str = field(default="score", metadata={"help": "lm selector: 'score' candidates or 'generate' + parse."})
-    lm_reduction: str = field(default="mean", metadata={"help": "lm score mode: 'mean' or 'sum' token log-prob."})
+    lm_reduction: str = field(
+        default="mean",
+        metadata={
+            "help": "lm score mode: 'mean' or 'sum' token log-prob of each candidate line, or 'first': log-prob of "
+            "its first token (the number or 'No'), from the prompt pass alone."
+        },
+    )
+    lm_none_bias: float = field(
+        default=0.0,
+        metadata={"help": "lm score mode: added to the none candidate's score (fit on a development set)."},
+    )
     lm_prefix_cache: bool = field(
         default=True,
         metadata={"help": "lm score mode: run each prompt once and score its candidates on its KV cache."},
@@ -51,8 +63,10 @@ class SelectConfig:
             raise ConfigError(f"SelectConfig.select_batch_size: expected >= 1, got {self.select_batch_size}")
         if self.lm_mode not in ("score", "generate"):
             raise ConfigError(f"SelectConfig.lm_mode: expected 'score' or 'generate', got {self.lm_mode!r}")
-        if self.lm_reduction not in ("mean", "sum"):
-            raise ConfigError(f"SelectConfig.lm_reduction: expected 'mean' or 'sum', got {self.lm_reduction!r}")
+        if self.lm_reduction not in LM_REDUCTIONS:
+            raise ConfigError(
+                f"SelectConfig.lm_reduction: expected one of {', '.join(LM_REDUCTIONS)}, got {self.lm_reduction!r}"
+            )
 
 
 def _query_text(ex: Example, use_full_history: bool) -> str:
@@ -148,6 +162,7 @@ def _build_lm(config: SelectConfig, model: Any, tokenizer: Any, embedder: Any, c
         mode=config.lm_mode,
         reduction=config.lm_reduction,
         prefix_cache=config.lm_prefix_cache,
+        none_bias=config.lm_none_bias,
     )
 
 

@@ -46,3 +46,12 @@ def test_hidden_run_leaves_the_run_list_even_when_it_is_a_demo_run(db_url):
     at = page("pages/2_Inspector.py", "viewer", "viewer").run()
     assert not at.exception
     assert not [o for o in at.selectbox(key="inspector_run").options if o.startswith("pal ")]
+
+
+def test_inspector_shows_grounding_of_the_run(db_url):
+    at = page("pages/2_Inspector.py", "viewer", "viewer").run()
+    metrics = {m.label: m.value for m in at.metric}
+    # the pal demo run was scored before these metrics: computed from its 40 outputs, no classifier needed
+    assert metrics["Restatement rate"] == "17.5%" and metrics["Self repetition"] == "7.5%"
+    assert metrics["Grounded without restating"] == "-"
+    assert any(c.value.startswith("Most covered persona sentence: #") for c in at.caption)

@@ -10,7 +10,7 @@ import torch
 from palkit import OUTPUT_ROW_KEYS, build_tiny_classifier
 
 import formats.runs
-from pal_core.analysis.scoring import compare_runs, load_consistency, rescore_run
+from pal_core.analysis.scoring import compare_runs, grounding_metrics, load_consistency, nli_labels, rescore_run
 from pal_core.data.loaders import Example, demo_examples_path, load_examples
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
 from pal_core.inference import models
@@ -133,7 +133,7 @@ def test_eval_config_validation(tmp_path):
         EvalConfig(selector="bm42")
     with pytest.raises(ConfigError, match=r"GenerationConfig.batch_size: expected >= 1, got 0"):
         EvalConfig(batch_size=0)
-    with pytest.raises(ConfigError, match=r"SelectConfig.lm_reduction: expected 'mean' or 'sum', got 'max'"):
+    with pytest.raises(ConfigError, match=r"SelectConfig.lm_reduction: expected one of mean, sum, first, got 'max'"):
         EvalConfig(lm_reduction="max")
 
 
@@ -192,6 +192,12 @@ def test_rescore_recomputes_c_score_without_generating(tiny_lm, tiny_consistency
     assert [r["response"] for r in rows] == [json.loads(line)["response"] for line in outputs.splitlines()]
     assert all(len(r["contradiction"]) == len(r["persona"]) for r in rows)
     assert json.loads((run_dir / "metrics.json").read_text())["c_score"] == metrics["c_score"]
+    # grounding: restatement and self-repetition need no classifier; grounded-without-restating comes with rescoring
+    assert before["grounded_without_restating"] is None and 0 <= before["restatement_rate"] <= 1
+    labels, _ = nli_labels(
+        load_consistency(str(tiny_consistency)), [r["persona"] for r in rows], [r["response"] for r in rows]
+    )
+    assert metrics["grounded_without_restating"] == grounding_metrics(rows, labels)["grounded_without_restating"]
     assert main(["rescore", str(run_dir), "--consistency_model", str(tiny_consistency)]) == 0
     assert "c_score" in capsys.readouterr().out
 

@@ -16,7 +16,17 @@ from pal_core.analysis.metrics import (
 )
 from pal_core.errors import PalError, UnknownNameError
 
-EXPECTED_METRICS = ["avg_length", "bleu", "c_score", "distinct", "rouge_l", "selection"]
+EXPECTED_METRICS = [
+    "avg_length",
+    "bleu",
+    "c_score",
+    "distinct",
+    "grounded",
+    "restatement",
+    "rouge_l",
+    "selection",
+    "self_repetition",
+]
 
 # Two pairs used by the BLEU and ROUGE-L pins below (already lowercase, no punctuation: tokens = words).
 HYPOTHESES = ["the cat sat on the mat", "the cat"]

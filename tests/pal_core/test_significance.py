@@ -2,7 +2,7 @@
 
 import pytest
 
-from pal_core.analysis.significance import paired_bootstrap, selection_split, sign_test
+from pal_core.analysis.significance import paired_against_baseline, paired_bootstrap, selection_split, sign_test
 from pal_core.errors import PalError
 
 
@@ -41,3 +41,33 @@ def test_selection_split_by_gold_label():
     assert split["selection_accuracy"] == 0.5
     assert split["selection_accuracy_gold_none"] == 0.5 and split["selection_accuracy_gold_sentence"] == 0.5
     assert (split["n_gold_none"], split["n_gold_sentence"], split["selected_none"]) == (2, 2, 2)
+
+
+def test_paired_against_baseline_scores_c_and_grounded_per_reply():
+    persona = ["i like to go hunting .", "i have two dogs ."]
+    rows = [
+        {"id": "t1", "persona": persona, "response": "hunting is my favorite hobby"},  # entailed, not restating
+        {"id": "t2", "persona": persona, "response": "i have two dogs"},  # entailed, restating
+        {"id": "t3", "persona": persona, "response": "hello"},  # neutral
+    ]
+    baseline = [
+        dict(r, response=text) for r, text in zip(rows, ["i like to go hunting", "i hate dogs", "hi"], strict=True)
+    ]
+    labels = [[1, 0], [0, 1], [0, 0]]
+    baseline_labels = [[1, 0], [-1, -1], [0, 0]]  # C per reply is the max: -1 only when all contradict
+    result = paired_against_baseline(rows, labels, baseline, baseline_labels, n_resamples=500)
+    # C per reply: system 1, 1, 0; baseline 1, -1, 0 -> differences 0, 2, 0
+    assert result["c_score"]["system"] == pytest.approx(2 / 3)
+    assert result["c_score"]["baseline"] == pytest.approx(0.0)
+    assert result["c_score"]["bootstrap"]["mean_difference"] == pytest.approx(2 / 3)
+    assert result["c_score"]["sign_test"] == {"a_higher": 1, "b_higher": 0, "ties": 2, "p_value": 1.0}
+    # grounded without restating: system 1, 0, 0; baseline 0 (restates), 0, 0
+    grounded = result["grounded_without_restating"]
+    assert (grounded["system"], grounded["baseline"]) == (pytest.approx(1 / 3), 0.0)
+    assert grounded["sign_test"]["a_higher"] == 1 and grounded["sign_test"]["b_higher"] == 0
+
+
+def test_paired_against_baseline_needs_the_same_turns():
+    rows = [{"id": "a", "persona": ["x"], "response": "y"}]
+    with pytest.raises(PalError, match=r"paired_against_baseline: expected the same turns in the same order"):
+        paired_against_baseline(rows, [[0]], [dict(rows[0], id="b")], [[0]])

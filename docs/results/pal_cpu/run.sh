@@ -26,28 +26,13 @@
 # repository: docs/results/pal_cpu/*.json (metrics, configs, timings), docs/results/blind/*.jsonl.gz and the adapter
 # in pal_core/demo/pal-smollm2-135m/. Every step appends "step seconds load-average code-commit" to timings.tsv.
 set -euo pipefail
-export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${ROOT:-$(cd "$HERE/../../.." && pwd)}
-D=${D:-$ROOT/../shared/data}
 C=${PAL_CAMPAIGN:-$HOME/.cache/pal-studio/campaign}
-PAL=${PAL:-python -m pal_core.cli}
-COMMIT=${COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}
+source "$HERE/../campaign_lib.sh"   # ROOT, D, PAL, COMMIT and step()
 N_TRAIN=${N_TRAIN:-2000}
 N_PAIRS=${N_PAIRS:-1200}
 N_EVAL=${N_EVAL:-1000}
 mkdir -p "$C/data" "$C/runs" "$C/blind" "$C/logs"
-
-# step NAME DONE_FILE COMMAND...: run COMMAND unless DONE_FILE exists; log its output and wall time.
-step() {
-  local name=$1 done_file=$2; shift 2
-  if [ -e "$done_file" ]; then echo "skip $name ($done_file exists)"; return 0; fi
-  echo "run  $name: $*"
-  local t0; t0=$(date +%s)
-  "$@" > "$C/logs/$name.log" 2>&1 || { echo "FAILED $name: see $C/logs/$name.log"; tail -5 "$C/logs/$name.log"; exit 1; }
-  printf '%s\t%s\t%s\t%s\n' "$name" $(( $(date +%s) - t0 )) "$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" "$COMMIT" \
-    >> "$C/timings.tsv"
-}
 
 # 0. The consistency classifier: labels the training data and scores C-score (DNLI + silver train pairs only).
 step consistency "$C/consistency/metrics.json" $PAL train consistency \

@@ -1,9 +1,9 @@
 """Average response length in tokens (BLEU's lowercased 13a tokens), over predictions only."""
 
 import evaluate
-from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from pal_core.analysis.metrics.info import TEXT, metric_info
+from pal_core.analysis.metrics.tokens import reply_length
 from pal_core.errors import PalError
 
 _DESCRIPTION = """
@@ -35,5 +35,4 @@ class AvgLength(evaluate.Metric):
     def _compute(self, predictions: list[str]) -> dict[str, float]:
         if not predictions:
             raise PalError("avg_length: expected at least one prediction, got 0")
-        tokenize = Tokenizer13a()
-        return {"avg_length": sum(len(tokenize(text.lower()).split()) for text in predictions) / len(predictions)}
+        return {"avg_length": sum(reply_length(text) for text in predictions) / len(predictions)}

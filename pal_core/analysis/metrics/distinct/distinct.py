@@ -1,9 +1,9 @@
 """Distinct-1/2: unique n-grams over all n-grams in the whole corpus of predictions (no references needed)."""
 
 import evaluate
-from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
 
 from pal_core.analysis.metrics.info import TEXT, metric_info
+from pal_core.analysis.metrics.tokens import tokens
 
 _DESCRIPTION = """
 Corpus-level Distinct-n (Li et al., 2016) for n = 1, 2: the number of distinct n-grams divided by the total number of
@@ -39,8 +39,7 @@ class Distinct(evaluate.Metric):
         return metric_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION, predictions=TEXT)
 
     def _compute(self, predictions: list[str]) -> dict[str, float]:
-        tokenize = Tokenizer13a()
-        token_lists = [tokenize(text.lower()).split() for text in predictions]
+        token_lists = [tokens(text) for text in predictions]
         results = {}
         for n in ORDERS:
             ngrams = [tuple(tokens[i : i + n]) for tokens in token_lists for i in range(len(tokens) - n + 1)]
