@@ -86,3 +86,21 @@ def test_export_jsonl_hf_and_tables(seeded, tmp_path, capsys):
     capsys.readouterr()
     assert main(["export", "--project", "nope", "--out", str(out)]) == 2
     assert "error: --project: expected a project id or name (1:Demo comparison), got 'nope'" in capsys.readouterr().err
+
+
+def test_db_upgrade_never_prints_a_url_password(tmp_path, monkeypatch, capsys, caplog):
+    from db.session import safe_url
+
+    monkeypatch.delenv("PAL_DB_URL", raising=False)
+    url = "postgresql+psycopg://pal:S3CRET-pw@127.0.0.1:1/pal"
+    assert safe_url(url) == "postgresql+psycopg://pal:***@127.0.0.1:1/pal"
+    assert safe_url("not a url :S3CRET-pw@") == "not a url :***@"
+    assert safe_url(f"sqlite:///{tmp_path / 'x.db'}") == f"sqlite:///{tmp_path / 'x.db'}"
+    sqlite = f"sqlite:///{tmp_path / 'ok.db'}"
+    assert main(["db", "upgrade", "--url", sqlite]) == 0
+    assert capsys.readouterr().out == f"database at head: {sqlite}\n"
+    with caplog.at_level("DEBUG"):
+        code = main(["db", "upgrade", "--url", url])  # nothing listens on port 1
+    out, err = capsys.readouterr()
+    assert code != 0 and "S3CRET" not in out + err + caplog.text
+    assert "pal:***@127.0.0.1:1/pal" in err
