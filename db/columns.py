@@ -37,6 +37,7 @@ class CheckedText(CheckedString):
     """Text (unbounded) with the NUL check."""
 
     impl = Text
+    cache_ok = True
 
 
 def name_fields(metadata) -> None:

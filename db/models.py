@@ -64,8 +64,22 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(CheckedString(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # since the last success
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no login before this (after failures)
+
+
+class LoginThrottle(Base):
+    """Failed logins counted (db.throttle) per (account, source) (scope "account": `account` is the name typed,
+    existing or not) and per source (scope "source", account ""), each with its own lock."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "account", "source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(CheckedString(16))  # account | source
+    account: Mapped[str] = mapped_column(CheckedString(64), default="")
+    source: Mapped[str] = mapped_column(CheckedString(255), default="")  # the client's address
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # attempts counted since the last success
+    refused: Mapped[int] = mapped_column(Integer, default=0)  # attempts refused during the current lock
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no attempt from here before this
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginSession(Base):
