@@ -293,5 +293,20 @@ def export_judgements_table(
     else:
         frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
         frame.to_parquet(path, index=False)
-    audit(session, actor, "export_judgements", f"project:{project_id}", path=str(path), n=len(rows))
+    audit(session, actor, "export_judgements", f"project:{project_id}", n=len(rows), to=str(path))
     return path
+
+
+EXPORT_KINDS = ("preferences", "judgements")
+
+
+def record_export(
+    session: Session, *, actor: str | None, project_id: int, kind: str, n: int, destination: str
+) -> None:
+    """Audit an export the store did not write itself: a page download (`destination` "download") or `pal export`
+    jsonl/hf (the output path). Researcher or the CLI, as for the exports themselves."""
+    require_role(session, actor, "researcher", allow_cli=True)
+    if kind not in EXPORT_KINDS:
+        raise StoreError(f"kind: expected one of {', '.join(EXPORT_KINDS)}, got {kind!r}")
+    get_project_row(session, project_id)
+    audit(session, actor, f"export_{kind}", f"project:{project_id}", n=n, to=str(destination))

@@ -23,7 +23,13 @@ from db.annotate import (
 )
 from db.assignments import assign, get_item, next_item, project_progress, skip
 from db.demo import DEMO_PROJECT, DEMO_USERS, is_demo, seed_demo
-from db.exports import export_judgements_table, export_preferences, judgements_csv, judgements_frame
+from db.exports import (
+    export_judgements_table,
+    export_preferences,
+    judgements_csv,
+    judgements_frame,
+    record_export,
+)
 from db.imports import import_responses_jsonl, import_run, list_systems, register_system
 from db.logins import SESSION_TTL, login, logout, resolve_session, start_session
 from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects
@@ -82,6 +88,7 @@ __all__ = [
     "next_item",
     "outcome_counts",
     "project_progress",
+    "record_export",
     "record_judgement",
     "register_system",
     "resolve_session",

@@ -13,6 +13,7 @@ from pal_core.errors import PalError
 from pal_core.training.records import to_preference_records
 from ui import jobs
 from ui.auth import has_role, require_role
+from ui.downloads import audit_download
 from ui.render import md, pick_project
 from ui.resources import db_url, read_only, session_factory
 
@@ -73,6 +74,8 @@ d1.download_button(
     mime="application/jsonl",
     key="export_jsonl",
     disabled=not records,
+    on_click=audit_download,
+    args=(user["name"], project["id"], "preferences", len(records)),
 )
 d2.download_button(
     "Download all judgements (CSV)",
@@ -80,6 +83,8 @@ d2.download_button(
     file_name=f"judgements-p{project['id']}.csv",
     mime="text/csv",
     key="export_csv",
+    on_click=audit_download,
+    args=(user["name"], project["id"], "judgements", len(table)),
 )
 
 st.header("Train with DPO")

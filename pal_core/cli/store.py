@@ -188,6 +188,10 @@ def export(
         import datasets
 
         datasets.Dataset.from_list(records).save_to_disk(str(out))  # keys missing in some provenances become null
+    with _factory(url, upgrade=False).begin() as session:  # audited once written
+        store.record_export(
+            session, actor=None, project_id=project_id, kind="preferences", n=len(records), destination=str(out)
+        )
     print(f"wrote {len(records)} preference pairs to {out}")
 
 

@@ -104,3 +104,22 @@ def test_db_upgrade_never_prints_a_url_password(tmp_path, monkeypatch, capsys, c
     out, err = capsys.readouterr()
     assert code != 0 and "S3CRET" not in out + err + caplog.text
     assert "pal:***@127.0.0.1:1/pal" in err
+
+
+def test_every_export_writes_an_audit_row(seeded, tmp_path, capsys):
+    outs = {
+        "jsonl": tmp_path / "p.jsonl",
+        "hf": tmp_path / "hf",
+        "csv": tmp_path / "j.csv",
+        "parquet": tmp_path / "j.pq",
+    }
+    for fmt, out in outs.items():
+        assert main(["export", "--project", "1", "--out", str(out), "--format", fmt]) == 0
+    with make_session_factory(seeded)() as s:
+        rows = [r for r in store.list_audit(s, actor="admin") if r["action"].startswith("export_")]
+    assert [(r["actor"], r["action"], r["details"]["to"]) for r in reversed(rows)] == [
+        ("cli", "export_preferences", str(outs["jsonl"])),
+        ("cli", "export_preferences", str(outs["hf"])),
+        ("cli", "export_judgements", str(outs["csv"])),
+        ("cli", "export_judgements", str(outs["parquet"])),
+    ]

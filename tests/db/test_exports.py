@@ -88,3 +88,18 @@ def test_csv_writes_whole_ratings_without_a_decimal_point():
         {"consistency_a": None, "persona_used_a": -1, "seconds": 3.0},
     ]
     assert store.judgements_csv(rows) == "consistency_a,persona_used_a,seconds\r\n4,,12.5\r\n,-1,3.0\r\n"
+
+
+def test_record_export_audits_and_needs_a_researcher(factory, judged):
+    from db.errors import PermissionDeniedError
+
+    with factory.begin() as s:
+        store.record_export(s, actor="rita", project_id=judged, kind="preferences", n=1, destination="download")
+        audit = store.list_audit(s, actor="admin", limit=1)[0]
+    assert (audit["actor"], audit["action"], audit["target"]) == ("rita", "export_preferences", f"project:{judged}")
+    assert audit["details"] == {"n": 1, "to": "download"}
+    with pytest.raises(PermissionDeniedError), factory.begin() as s:
+        store.record_export(s, actor="alice", project_id=judged, kind="preferences", n=1, destination="download")
+    with pytest.raises(StoreError, match=r"kind: expected one of preferences, judgements, got 'x'"):
+        with factory.begin() as s:
+            store.record_export(s, actor="rita", project_id=judged, kind="x", n=1, destination="download")

@@ -125,3 +125,23 @@ def test_ui_code_never_passes_actor_none():
                 if isinstance(node.value, ast.Constant) and node.value.value is None:
                     found.append(f"{file.name}:{node.value.lineno}")
     assert found == []
+
+
+def test_page_downloads_are_audited(db_url):
+    from db import store
+    from db.session import make_session_factory
+
+    def exports() -> list[tuple]:
+        with make_session_factory(db_url)() as s:
+            rows = store.list_audit(s, actor="admin")
+        return [(r["actor"], r["action"], r["details"]["to"]) for r in rows if r["action"].startswith("export_")]
+
+    at = page("pages/5_Export_and_train.py", "researcher", "researcher").run()
+    assert exports() == []  # showing the page exports nothing
+    at.get("download_button")[0].click().run()
+    at.get("download_button")[1].click().run()
+    assert not at.exception
+    assert exports() == [
+        ("researcher", "export_judgements", "download"),
+        ("researcher", "export_preferences", "download"),
+    ]
