@@ -28,7 +28,8 @@ def current_user() -> dict | None:
     """The signed-in user {"name", "role", "expires_at"} as the store has them now, or None. The tab's token comes
     first; a tab that has none yet (a reload, a direct URL, a new tab) takes the session cookie's."""
     token = st.session_state.get(AUTH_KEY)
-    if token is None and not st.session_state.get(SIGNED_OUT_KEY):
+    from_cookie = token is None and not st.session_state.get(SIGNED_OUT_KEY)
+    if from_cookie:
         token = session_cookie.cookie_token()
     if token is None:
         return None
@@ -38,7 +39,8 @@ def current_user() -> dict | None:
         st.session_state.pop(AUTH_KEY, None)
         st.session_state[SIGNED_OUT_KEY] = True
         st.session_state[NOTICE_KEY] = ENDED
-        st.session_state[COOKIE_KEY] = "forget"
+        if from_cookie:  # the cookie holds this ended session (another tab may have put a newer one there)
+            st.session_state[COOKIE_KEY] = "forget"
     else:
         st.session_state[AUTH_KEY] = token
     return user
@@ -77,7 +79,7 @@ def has_role(role: str) -> bool:
 
 def login_form() -> None:
     """Username + password form; on success keeps the new session's token and reruns. A refused login is
-    recorded by the store (failed attempts lock the account for a growing time)."""
+    recorded by the store (failed attempts lock out this address for a growing time: db.throttle)."""
     _sync_cookie()
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
