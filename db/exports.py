@@ -1,7 +1,6 @@
 """Exports: the flat judgements table (for analysis, CSV/Parquet) and preference pairs for DPO (without `prompt`:
 `pal_core.training.train.to_preference_records` adds it, since db never imports pal_core)."""
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -12,12 +11,12 @@ from db.errors import StoreError
 from db.models import Comparison, Dialogue, Judgement, Response, System, User
 from db.projects import get_project_row
 from db.queries import is_current
+from db.table_csv import judgements_csv
 from db.users import ROLE_RANK, audit, require_role
 
 FORMATS = ("csv", "parquet")
 _RA, _RB = aliased(Response), aliased(Response)
 _SA, _SB = aliased(System), aliased(System)
-INT_ANSWERS = ("consistency", "persona", "fluency", "engagingness")
 _FIELDS = (
     "consistency_a",
     "consistency_b",
@@ -72,32 +71,6 @@ def _winner(preference: str, system_a: str, system_b: str) -> str:
 
 # Judgement columns that name the systems behind A/B or the known answer: researchers and admins only.
 BLIND_COLUMNS = ("system_a", "system_b", "winner", "is_gold", "gold_answer")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula (OWASP CSV injection)
-# after a line break inside a cell the same characters start a formula again, should a reader split the cell
-_FORMULA_AFTER_BREAK = re.compile(r"(?<=[\r\n])(?=[=+\-@\t])")
-# whole-number answers: written as 4, never 4.0 (pandas makes a column with a missing value float)
-INT_COLUMNS = ("judgement_id", "project_id", "item_id", *(f for f in _FIELDS if f.split("_")[0] in INT_ANSWERS))
-
-
-def csv_cell(value):
-    """`value` safe for a spreadsheet: text starting with = + - @ (or tab / CR) gets a leading apostrophe, and so
-    does every line inside it that starts with one of = + - @ tab."""
-    if not isinstance(value, str):
-        return value
-    value = _FORMULA_AFTER_BREAK.sub("'", value)
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def judgements_csv(rows: list[dict]) -> str:
-    """judgements_frame() rows as CSV text (RFC 4180: CRLF line ends, so a cell holding CR or LF is quoted), every
-    text cell passed through csv_cell, whole-number answers without a decimal point."""
-    import pandas as pd  # only exports need it
-
-    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
-    for column in INT_COLUMNS:
-        if column in frame.columns:
-            frame[column] = frame[column].astype("Int64")
-    return frame.map(csv_cell).to_csv(index=False, lineterminator="\r\n")
 
 
 def judgements_frame(session: Session, *, actor: str | None, project_id: int) -> list[dict]:
