@@ -5,7 +5,7 @@ keyword-only, returns plain dicts/lists, and never commits: frame it with `with 
 admin; viewers read aggregates (db.summaries), annotators annotate and see their own judgements only, researchers
 read every judgement, export and train, admins do everything) and `PermissionDeniedError` is raised otherwise.
 `actor=None` is accepted only by the administrative calls the local operator runs from the CLI (create_user,
-change_password, set_disabled, import_*, export_*, seed_demo) and means "the trusted local operator", recorded as
+change_password, set_disabled, import_*, export_*, record_export, seed_demo) and means "the trusted local operator", recorded as
 `cli` in the audit log; the dashboard always passes the signed-in user's name (tests/pages/test_security.py). Bad input raises a `db.errors.StoreError`.
 """
 
