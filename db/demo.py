@@ -7,7 +7,7 @@ The demo accounts have public passwords, so they go only into a database that se
 import logging
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.annotate import record_judgement
@@ -70,12 +70,19 @@ def seed_demo(session: Session, *, runs_dir: Path) -> dict:
     if not runs_dir.is_dir():
         raise NotFoundError(f"runs_dir: expected a folder of run directories, got {runs_dir.resolve()}")
     existing_users = set(session.scalars(select(User.name)))
-    if existing_users and not is_demo(session):
-        raise StoreError(
-            f"database: expected an empty database or one `pal demo seed` made, got one with {len(existing_users)} "
-            "user(s); the demo accounts have public passwords, so seed a separate database (make demo uses "
-            "~/.local/share/pal-studio/demo.db)"
-        )
+    if not is_demo(session):
+        held = {
+            what: n
+            for what, model in (("user", User), ("system", System), ("dialogue", Dialogue), ("project", Project))
+            if (n := session.scalar(select(func.count()).select_from(model)))
+        }
+        if held:
+            found = ", ".join(f"{n} {what}(s)" for what, n in held.items())
+            raise StoreError(
+                f"database: expected an empty database or one `pal demo seed` made, got one with {found}; the demo "
+                "accounts have public passwords, so seed a separate database (make demo uses "
+                "~/.local/share/pal-studio/demo.db)"
+            )
     if not existing_users:
         audit(session, None, "seed_demo", "database")
     users = [name for name in DEMO_USERS if name not in existing_users]

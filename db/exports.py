@@ -11,6 +11,7 @@ from db.errors import StoreError
 from db.models import Comparison, Dialogue, Judgement, Response, System, User
 from db.projects import get_project_row
 from db.queries import is_current
+from db.table_csv import judgements_csv
 from db.users import ROLE_RANK, audit, require_role
 
 FORMATS = ("csv", "parquet")
@@ -70,22 +71,6 @@ def _winner(preference: str, system_a: str, system_b: str) -> str:
 
 # Judgement columns that name the systems behind A/B or the known answer: researchers and admins only.
 BLIND_COLUMNS = ("system_a", "system_b", "winner", "is_gold", "gold_answer")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads such a cell as a formula (OWASP CSV injection)
-
-
-def csv_cell(value):
-    """`value` safe for a spreadsheet: text starting with = + - @ (or tab / CR) gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def judgements_csv(rows: list[dict]) -> str:
-    """judgements_frame() rows as CSV text with every text cell passed through csv_cell."""
-    import pandas as pd  # only exports need it
-
-    frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
-    return frame.map(csv_cell).to_csv(index=False)
 
 
 def judgements_frame(session: Session, *, actor: str | None, project_id: int) -> list[dict]:
@@ -281,5 +266,20 @@ def export_judgements_table(
     else:
         frame = pd.DataFrame(rows, columns=list(rows[0]) if rows else None)
         frame.to_parquet(path, index=False)
-    audit(session, actor, "export_judgements", f"project:{project_id}", path=str(path), n=len(rows))
+    audit(session, actor, "export_judgements", f"project:{project_id}", n=len(rows), to=str(path))
     return path
+
+
+EXPORT_KINDS = ("preferences", "judgements")
+
+
+def record_export(
+    session: Session, *, actor: str | None, project_id: int, kind: str, n: int, destination: str
+) -> None:
+    """Audit an export the store did not write itself: a page download (`destination` "download") or `pal export`
+    jsonl/hf (the output path). Researcher or the CLI, as for the exports themselves."""
+    require_role(session, actor, "researcher", allow_cli=True)
+    if kind not in EXPORT_KINDS:
+        raise StoreError(f"kind: expected one of {', '.join(EXPORT_KINDS)}, got {kind!r}")
+    get_project_row(session, project_id)
+    audit(session, actor, f"export_{kind}", f"project:{project_id}", n=n, to=str(destination))

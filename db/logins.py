@@ -35,10 +35,11 @@ def start_session(session: Session, *, name: str, ttl: timedelta = SESSION_TTL) 
     return {"token": token, "name": user.name, "role": user.role, "expires_at": row.expires_at}
 
 
-def login(session: Session, *, name: str, password: str, ttl: timedelta = SESSION_TTL) -> dict:
-    """authenticate() then start_session(); audited. A failed login raises AuthenticationError after recording the
-    failure in the caller's transaction: catch it inside the transaction so that the record is committed."""
-    user = authenticate(session, name=name, password=password)
+def login(session: Session, *, name: str, password: str, source: str = "", ttl: timedelta = SESSION_TTL) -> dict:
+    """authenticate() (from client address `source`) then start_session(); audited. A failed login raises
+    AuthenticationError after recording the failure in the caller's transaction: catch it inside the transaction so
+    that the record is committed."""
+    user = authenticate(session, name=name, password=password, source=source)
     started = start_session(session, name=user["name"], ttl=ttl)
     audit(session, user["name"], "login", user["name"])
     return started

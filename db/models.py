@@ -12,13 +12,13 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     MetaData,
-    String,
-    Text,
     TypeDecorator,
     UniqueConstraint,
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from db.columns import CheckedString, CheckedText, name_fields
 
 # Constraint names for Alembic (docs: naming.rst), so migrations can drop/alter them by name on every backend.
 NAMING = {
@@ -59,13 +59,27 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(16))  # db.users.ROLES: admin | researcher | annotator | viewer
-    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(CheckedString(64), unique=True)
+    role: Mapped[str] = mapped_column(CheckedString(16))  # db.users.ROLES: admin | researcher | annotator | viewer
+    password_hash: Mapped[str] = mapped_column(CheckedString(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # since the last success
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no login before this (after failures)
+
+
+class LoginThrottle(Base):
+    """Failed logins counted (db.throttle) per (account, source) (scope "account": `account` is the name typed,
+    existing or not) and per source (scope "source", account ""), each with its own lock."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("scope", "account", "source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(CheckedString(16))  # account | source
+    account: Mapped[str] = mapped_column(CheckedString(64), default="")
+    source: Mapped[str] = mapped_column(CheckedString(255), default="")  # the client's address
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # attempts counted since the last success
+    refused: Mapped[int] = mapped_column(Integer, default=0)  # attempts refused during the current lock
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # no attempt from here before this
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class LoginSession(Base):
@@ -75,47 +89,47 @@ class LoginSession(Base):
     __tablename__ = "login_sessions"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(CheckedString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    revoked_reason: Mapped[str] = mapped_column(String(32), default="")
+    revoked_reason: Mapped[str] = mapped_column(CheckedString(32), default="")
 
 
 class Project(Base):
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
-    guidelines: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(CheckedString(128), unique=True)
+    guidelines: Mapped[str] = mapped_column(CheckedText, default="")
     questions: Mapped[list[Any]] = mapped_column(default=list)  # per-reply questions asked (db.projects.QUESTIONS)
     required_questions: Mapped[list[Any]] = mapped_column(default=list)  # of those, the ones Submit insists on
     annotators_per_item: Mapped[int] = mapped_column(Integer, default=1)
     gold_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     system_names: Mapped[list[Any]] = mapped_column(default=list)
-    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[str] = mapped_column(CheckedString(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
 class Dialogue(Base):
     __tablename__ = "dialogues"
     id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(255), unique=True)  # outputs.jsonl `id`
+    external_id: Mapped[str] = mapped_column(CheckedString(255), unique=True)  # outputs.jsonl `id`
     persona: Mapped[list[Any]]
     partner_persona: Mapped[list[Any]] = mapped_column(default=list)
     history: Mapped[list[Any]]
-    reference: Mapped[str] = mapped_column(Text, default="")
+    reference: Mapped[str] = mapped_column(CheckedText, default="")
     gold_label: Mapped[list[Any] | None]
-    source: Mapped[str] = mapped_column(String(255), default="")
-    split: Mapped[str] = mapped_column(String(32), default="")
+    source: Mapped[str] = mapped_column(CheckedString(255), default="")
+    split: Mapped[str] = mapped_column(CheckedString(32), default="")
 
 
 class System(Base):
     __tablename__ = "systems"
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(128), unique=True)
-    model: Mapped[str] = mapped_column(String(255), default="")
+    name: Mapped[str] = mapped_column(CheckedString(128), unique=True)
+    model: Mapped[str] = mapped_column(CheckedString(255), default="")
     config: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    run_dir: Mapped[str] = mapped_column(String(1024), default="")
+    run_dir: Mapped[str] = mapped_column(CheckedString(1024), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # off the pages' run lists
 
@@ -126,9 +140,9 @@ class Response(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     dialogue_id: Mapped[int] = mapped_column(ForeignKey("dialogues.id"), index=True)
     system_id: Mapped[int] = mapped_column(ForeignKey("systems.id"), index=True)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(CheckedText)
     selected_index: Mapped[int | None]
-    selected_sentence: Mapped[str | None] = mapped_column(Text)
+    selected_sentence: Mapped[str | None] = mapped_column(CheckedText)
     scores: Mapped[list[Any] | None]
     contradiction: Mapped[list[Any] | None]
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)  # `metadata` is reserved on Base
@@ -145,7 +159,7 @@ class Comparison(Base):
     response_b_id: Mapped[int] = mapped_column(ForeignKey("responses.id"))
     position: Mapped[int] = mapped_column(Integer)  # stored random order in which items are served
     is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
-    gold_answer: Mapped[str | None] = mapped_column(String(16))  # A | B | tie | both_bad
+    gold_answer: Mapped[str | None] = mapped_column(CheckedString(16))  # A | B | tie | both_bad
     project: Mapped[Project] = relationship()
     dialogue: Mapped[Dialogue] = relationship()
     response_a: Mapped[Response] = relationship(foreign_keys=[response_a_id])
@@ -158,7 +172,7 @@ class Assignment(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="assigned")  # assigned | skipped | done
+    status: Mapped[str] = mapped_column(CheckedString(16), default="assigned")  # assigned | skipped | done
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
 
@@ -167,9 +181,9 @@ class Judgement(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     comparison_id: Mapped[int] = mapped_column(ForeignKey("comparisons.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16), default="judgement")  # judgement | undo | adjudication
+    kind: Mapped[str] = mapped_column(CheckedString(16), default="judgement")  # judgement | undo | adjudication
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("judgements.id"), index=True)
-    preference: Mapped[str | None] = mapped_column(String(16))  # A | B | tie | both_bad; None on undo rows
+    preference: Mapped[str | None] = mapped_column(CheckedString(16))  # A | B | tie | both_bad; None on undo rows
     # Every per-reply answer is NULL when the annotator left it unanswered (never a default value).
     consistency_a: Mapped[int | None]
     consistency_b: Mapped[int | None]
@@ -182,7 +196,7 @@ class Judgement(Base):
     engagingness_a: Mapped[int | None]
     engagingness_b: Mapped[int | None]
     sides_swapped: Mapped[bool | None]  # True: response B was shown on the left to this annotator; None: not recorded
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(CheckedText, default="")
     seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
@@ -190,8 +204,11 @@ class Judgement(Base):
 class AuditLog(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
-    target: Mapped[str] = mapped_column(String(255), default="")
+    actor: Mapped[str] = mapped_column(CheckedString(64))
+    action: Mapped[str] = mapped_column(CheckedString(64))
+    target: Mapped[str] = mapped_column(CheckedString(255), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+name_fields(Base.metadata)  # every checked column's errors name it as table.column

@@ -10,6 +10,7 @@ becomes DatabaseBusyError, a StoreError with a clear message; run_in_transaction
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.errors import DatabaseBusyError
@@ -38,6 +39,15 @@ def default_db_url() -> str:
     if url:
         return url
     return f"sqlite:///{Path.home() / '.local' / 'share' / 'pal-studio' / 'pal.db'}"
+
+
+def safe_url(url: str) -> str:
+    """`url` fit to print or log: its password replaced by *** (SQLAlchemy's render_as_string(hide_password=True);
+    text that does not parse as a URL gets whatever sits between ':' and '@' masked)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r":[^:@/]*@", ":***@", url)
 
 
 def _sqlite_on_connect(dbapi_connection, connection_record) -> None:

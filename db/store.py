@@ -6,7 +6,7 @@ admin; viewers read aggregates (db.summaries; refused to an annotator with items
 may_see_system_aggregates), annotators annotate and see their own judgements only, researchers
 read every judgement, export and train, admins do everything) and `PermissionDeniedError` is raised otherwise.
 `actor=None` is accepted only by the administrative calls the local operator runs from the CLI (create_user,
-change_password, set_disabled, import_*, export_*, seed_demo) and means "the trusted local operator", recorded as
+change_password, set_disabled, import_*, export_*, record_export, seed_demo) and means "the trusted local operator", recorded as
 `cli` in the audit log; the dashboard always passes the signed-in user's name (tests/pages/test_security.py). Bad input raises a `db.errors.StoreError`.
 """
 
@@ -24,7 +24,13 @@ from db.annotate import (
 )
 from db.assignments import assign, get_item, next_item, project_progress, skip
 from db.demo import DEMO_PROJECT, DEMO_USERS, is_demo, seed_demo
-from db.exports import export_judgements_table, export_preferences, judgements_csv, judgements_frame
+from db.exports import (
+    export_judgements_table,
+    export_preferences,
+    judgements_csv,
+    judgements_frame,
+    record_export,
+)
 from db.imports import (
     delete_system,
     hide_system,
@@ -93,6 +99,7 @@ __all__ = [
     "next_item",
     "outcome_counts",
     "project_progress",
+    "record_export",
     "record_judgement",
     "register_system",
     "resolve_session",

@@ -1,7 +1,6 @@
 """Users, roles, password hashes (argon2id via argon2-cffi) and the audit log; every store call's role check."""
 
 import functools
-from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -9,6 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from db import throttle
 from db.errors import AuthenticationError, NotFoundError, PermissionDeniedError, StoreError
 from db.models import AuditLog, LoginSession, User, utc_now
 from formats.vocab import ROLE_RANK, ROLES
@@ -17,9 +17,7 @@ CLI_ACTOR = "cli"  # audit name of actor=None, the trusted local operator
 # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): a login stays well under 100 ms on a busy CPU.
 _HASHER = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
 _BAD_LOGIN = "authentication failed: unknown user or wrong password"
-FREE_FAILURES = 3  # failed logins in a row before the account is locked for a while
-LOCK_BASE = timedelta(seconds=2)  # first lock; it doubles with every further failure ...
-LOCK_MAX = timedelta(minutes=15)  # ... up to this
+_LOCKED = "authentication failed: too many failed attempts from here; try again in "
 MIN_PASSWORD = 8
 
 
@@ -102,42 +100,40 @@ def create_user(session: Session, *, actor: str | None, name: str, password: str
     return user_dict(user)
 
 
-def _record_failure(session: Session, name: str, user: User | None) -> None:
-    """Count a failed login (audited); from FREE_FAILURES on, lock the account for LOCK_BASE doubling per failure."""
-    details: dict[str, Any] = {}
-    if user is not None:
-        user.failed_logins += 1
-        details["failures"] = user.failed_logins
-        if user.failed_logins >= FREE_FAILURES:
-            lock = min(LOCK_BASE * 2 ** (user.failed_logins - FREE_FAILURES), LOCK_MAX)
-            user.locked_until = utc_now() + lock
-            details["locked_seconds"] = lock.total_seconds()
-    audit(session, "anonymous", "login_failed", str(name)[:255], **details)
-    session.flush()
+def _audit_refusal(session: Session, name: str, refusal: throttle.Refusal, source: str) -> None:
+    """One audit row for the first refusal of a lock; later ones are only counted (summarised when it ends)."""
+    if refusal.refused == 1:
+        details = {"scope": refusal.scope, "source": source, "seconds_left": round(refusal.seconds, 1), "refused": 1}
+        audit(session, "anonymous", "login_locked", name[:255], **details)
 
 
-def authenticate(session: Session, *, name: str, password: str) -> dict:
-    """Check a name and password; returns user_dict() or raises AuthenticationError.
+def authenticate(session: Session, *, name: str, password: str, source: str = "") -> dict:
+    """Check a name and password from client address `source`; returns user_dict() or raises AuthenticationError.
 
-    A failure is counted and audited in the caller's transaction, so catch the error inside it (the record is then
-    committed). After FREE_FAILURES failures in a row the account is locked for LOCK_BASE, doubling with each further
-    failure up to LOCK_MAX; while locked even the right password is refused. A disabled user cannot log in."""
-    user = session.scalars(select(User).where(User.name == name)).one_or_none()
-    if user is not None and user.locked_until is not None and user.locked_until > utc_now():
-        wait = (user.locked_until - utc_now()).total_seconds()
-        audit(session, "anonymous", "login_locked", str(name)[:255], seconds_left=round(wait, 1))
+    The attempt is counted before the password is checked (db.throttle: per (account, source) and per source,
+    atomically on both databases) and audited in the caller's transaction, so catch the error inside it (the record
+    is then committed). A locked (account, source) or source is refused without a check, with the same answer for a
+    real and an unknown name; other sources are not affected. A disabled user cannot log in."""
+    user = session.scalars(select(User).where(User.name == name)).one_or_none()  # refuses NUL or over-long names
+    source = str(source)[: throttle.SOURCE_LENGTH]
+    attempt = throttle.count_attempt(session, name=name, source=source)
+    if isinstance(attempt, throttle.Refusal):
+        _audit_refusal(session, name, attempt, source)
         session.flush()
-        raise AuthenticationError(f"authentication failed: too many failed attempts; try again in {wait:.0f} s")
+        raise AuthenticationError(f"{_LOCKED}{max(attempt.seconds, 1):.0f} s")
+    for scope, n in attempt.ended_locks.items():
+        target = name[:255] if scope == "account" else ""
+        audit(session, "anonymous", "login_locked_summary", target, scope=scope, source=source, refused=n)
     try:
         _HASHER.verify(user.password_hash if user else _dummy_hash(), password)
+        if user is None or user.disabled:
+            raise VerificationError("disabled")
     except (VerificationError, InvalidHashError) as e:
-        _record_failure(session, name, user)
+        details = throttle.record_failure(session, attempt)
+        audit(session, "anonymous", "login_failed", name[:255], **details)
+        session.flush()
         raise AuthenticationError(_BAD_LOGIN) from e
-    if user is None or user.disabled:
-        _record_failure(session, name, None)
-        raise AuthenticationError(_BAD_LOGIN)
-    if user.failed_logins or user.locked_until is not None:
-        user.failed_logins, user.locked_until = 0, None
+    throttle.record_success(session, attempt)
     return user_dict(user)
 
 
@@ -200,7 +196,7 @@ def set_disabled(session: Session, *, actor: str | None, name: str, disabled: bo
     user.disabled = disabled
     revoked = revoke_sessions(session, user.id, "disabled") if disabled else 0
     if not disabled:
-        user.failed_logins, user.locked_until = 0, None
+        throttle.clear_account(session, name)
     audit(session, actor, "disable_user" if disabled else "enable_user", name, sessions_revoked=revoked)
     return user_dict(user)
 
@@ -221,7 +217,7 @@ def change_password(
             raise AuthenticationError("old_password: expected the current password, got a wrong one") from e
     _check_password(new_password)
     user.password_hash = _HASHER.hash(new_password)
-    user.failed_logins, user.locked_until = 0, None
+    throttle.clear_account(session, name)
     revoked = revoke_sessions(session, user.id, "password change")
     audit(session, actor, "change_password", name, sessions_revoked=revoked)
     return user_dict(user)

@@ -15,6 +15,7 @@ from pal_core.training.records import to_preference_records
 from ui import interop, jobs
 from ui.access import may_see_results, require_page
 from ui.auth import has_role
+from ui.downloads import audit_download
 from ui.exports import job_status, jsonl_text, preview_frame
 from ui.render import md, pick_project
 from ui.resources import db_url, read_only, session_factory
@@ -59,6 +60,8 @@ d1.download_button(
     mime="application/jsonl",
     key="export_jsonl",
     disabled=not records,
+    on_click=audit_download,
+    args=(user["name"], project["id"], "preferences", len(records)),
 )
 d2.download_button(
     "Download all judgements (CSV)",
@@ -66,6 +69,8 @@ d2.download_button(
     file_name=f"judgements-p{project['id']}.csv",
     mime="text/csv",
     key="export_csv",
+    on_click=audit_download,
+    args=(user["name"], project["id"], "judgements", len(table)),
 )
 st.caption("Open formats (docs/interop.md): items and judgements for Label Studio, Argilla or Hugging Face.")
 for column, (fmt, label) in zip(st.columns(len(interop.LABELS)), interop.LABELS.items(), strict=True):

@@ -1,8 +1,10 @@
 """Login against the store and the role check every page calls first.
 
-The browser's Streamlit session holds only a login token (`st.session_state[AUTH_KEY]`); the session itself lives in
-the store (db.logins: expiry, revocation at logout, role or password change). Every page load resolves the token
-again and reads the role from the users table, so a demoted or disabled user loses access on their next click.
+The browser holds only a login token: in the tab's Streamlit session (`st.session_state[AUTH_KEY]`) and, when the app
+is served by serve.py, in an HttpOnly cookie that a reload, a direct URL or another tab sends again
+(ui/session_cookie.py). The session itself lives in the store (db.logins: expiry, revocation at logout, role or
+password change). Every page load resolves the token again and reads the role from the users table, so a demoted or
+disabled user loses access on their next click, and an ended session signs in nowhere.
 """
 
 import streamlit as st
@@ -10,26 +12,64 @@ import streamlit as st
 from db import store
 from db.errors import AuthenticationError, StoreError
 from db.users import ROLE_RANK  # the one role table
+from ui import session_cookie
 from ui.nav import sidebar_nav
 from ui.render import md
 from ui.resources import db_url, read_only, session_factory
 
 AUTH_KEY = "auth_token"
 NOTICE_KEY = "auth_notice"  # why the user was signed out, shown above the next login form
+SIGNED_OUT_KEY = "auth_signed_out"  # signed out in this tab: the cookie it was opened with no longer counts
+COOKIE_KEY = "auth_cookie"  # "remember" (token, expiry) after a login, "forget" after a logout: done on the next run
 ENDED = "Your session has ended (it expired, you logged out, or your role or password changed): please log in again."
 
 
 def current_user() -> dict | None:
-    """The signed-in user {"name", "role", "expires_at"} as the store has them now, or None."""
+    """The signed-in user {"name", "role", "expires_at"} as the store has them now, or None. The tab's token comes
+    first; a tab that has none yet (a reload, a direct URL, a new tab) takes the session cookie's."""
     token = st.session_state.get(AUTH_KEY)
+    from_cookie = token is None and not st.session_state.get(SIGNED_OUT_KEY)
+    if from_cookie:
+        token = session_cookie.cookie_token()
     if token is None:
         return None
     with read_only() as session:
         user = store.resolve_session(session, token=token)
     if user is None:
         st.session_state.pop(AUTH_KEY, None)
+        st.session_state[SIGNED_OUT_KEY] = True
         st.session_state[NOTICE_KEY] = ENDED
+        if from_cookie:  # the cookie holds this ended session (another tab may have put a newer one there)
+            st.session_state[COOKIE_KEY] = "forget"
+    else:
+        st.session_state[AUTH_KEY] = token
     return user
+
+
+def _source() -> str:
+    """The client's address as the login throttle counts it ("local" for this machine: Streamlit gives None)."""
+    ip = st.context.ip_address
+    return ip if isinstance(ip, str) and ip else "local"
+
+
+def _signed_out(notice: str | None = None) -> None:
+    """End the sign-in in this tab and have the browser drop the cookie; rerun."""
+    st.session_state.pop(AUTH_KEY, None)
+    st.session_state[SIGNED_OUT_KEY] = True
+    st.session_state[COOKIE_KEY] = "forget"
+    if notice:
+        st.session_state[NOTICE_KEY] = notice
+    st.rerun()
+
+
+def _sync_cookie() -> None:
+    """Carry out a pending cookie change (the page's script, hidden in the sidebar)."""
+    pending = st.session_state.pop(COOKIE_KEY, None)
+    with st.sidebar:
+        if pending == "forget":
+            session_cookie.forget()
+        elif pending is not None:
+            session_cookie.remember(*pending)
 
 
 def has_role(role: str) -> bool:
@@ -39,7 +79,8 @@ def has_role(role: str) -> bool:
 
 def login_form() -> None:
     """Username + password form; on success keeps the new session's token and reruns. A refused login is
-    recorded by the store (failed attempts lock the account for a growing time)."""
+    recorded by the store (failed attempts lock out this address for a growing time: db.throttle)."""
+    _sync_cookie()
     notice = st.session_state.pop(NOTICE_KEY, None)
     if notice:
         st.info(notice)
@@ -53,7 +94,8 @@ def login_form() -> None:
     try:
         with session_factory(db_url()).begin() as session:
             try:
-                started = store.login(session, name=name.strip(), password=password)
+                source = _source()
+                started = store.login(session, name=name.strip(), password=password, source=source)
             except AuthenticationError as e:  # caught inside the transaction: the failed attempt is committed
                 error = str(e)
     except StoreError as e:
@@ -63,6 +105,8 @@ def login_form() -> None:
         st.error(error)
         return
     st.session_state[AUTH_KEY] = started["token"]
+    st.session_state.pop(SIGNED_OUT_KEY, None)
+    st.session_state[COOKIE_KEY] = (started["token"], started["expires_at"])
     st.rerun()
 
 
@@ -84,9 +128,7 @@ def _change_password(user: dict) -> None:
         except StoreError as e:
             st.error(str(e))
             return
-    st.session_state.pop(AUTH_KEY, None)  # the change ended every session of this user, this one too
-    st.session_state[NOTICE_KEY] = "Password changed: please log in with the new one."
-    st.rerun()
+    _signed_out("Password changed: please log in with the new one.")  # it ended every session of this user
 
 
 def logout_button(user: dict | None = None) -> None:
@@ -94,12 +136,12 @@ def logout_button(user: dict | None = None) -> None:
     user = user or current_user()
     if user is None:
         return
+    _sync_cookie()
     st.sidebar.text(f"Signed in as {user['name']} ({user['role']})")
     if st.sidebar.button("Log out", key="auth_logout"):
         with session_factory(db_url()).begin() as session:
             store.logout(session, token=st.session_state.get(AUTH_KEY))
-        st.session_state.pop(AUTH_KEY, None)
-        st.rerun()
+        _signed_out()
     _change_password(user)
 
 

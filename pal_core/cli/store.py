@@ -51,10 +51,17 @@ def _factory(url: str | None, *, upgrade: bool = True):
 @_store_errors
 def db_upgrade(url: URL_OPTION = None) -> None:
     """Create or upgrade the database schema (alembic upgrade head)."""
-    from db.session import default_db_url, upgrade_db
+    from sqlalchemy.exc import OperationalError
 
-    upgrade_db(url or default_db_url())
-    print(f"database at head: {url or default_db_url()}")
+    from db.errors import StoreError
+    from db.session import default_db_url, safe_url, upgrade_db
+
+    url = url or default_db_url()
+    try:
+        upgrade_db(url)
+    except OperationalError as e:  # SQLAlchemy's message never holds the URL; this one names it, password hidden
+        raise StoreError(f"database: expected a reachable database at {safe_url(url)}, got {e.orig}") from None
+    print(f"database at head: {safe_url(url)}")
 
 
 @_store_errors
@@ -191,6 +198,10 @@ def export(
         write_preferences(records, out)
     else:
         interop.write_export(files, out)
+    with _factory(url, upgrade=False).begin() as session:  # audited once written
+        store.record_export(
+            session, actor=None, project_id=project_id, kind="preferences", n=len(records), destination=str(out)
+        )
     print(f"wrote {len(records)} preference pairs to {out}")
 
 

@@ -92,7 +92,7 @@ def test_csv_export_escapes_formula_cells(factory, judged, tmp_path):
     with factory.begin() as s:
         path = store.export_judgements_table(s, actor="rita", project_id=judged, path=tmp_path / "j.csv")
         text = store.judgements_csv(store.judgements_frame(s, actor="rita", project_id=judged))
-    assert path.read_text(encoding="utf-8") == text
+    assert path.read_bytes().decode("utf-8") == text  # CRLF line ends (RFC 4180), kept as written
     reasons = sorted(r["reason"] for r in csv.DictReader(io.StringIO(text)))
     assert reasons == sorted(["'" + FORMULA, "'+1 fine", "'-", "'@me"])
     assert all(

@@ -86,3 +86,40 @@ def test_export_jsonl_hf_and_tables(seeded, tmp_path, capsys):
     capsys.readouterr()
     assert main(["export", "--project", "nope", "--out", str(out)]) == 2
     assert "error: --project: expected a project id or name (1:Demo comparison), got 'nope'" in capsys.readouterr().err
+
+
+def test_db_upgrade_never_prints_a_url_password(tmp_path, monkeypatch, capsys, caplog):
+    from db.session import safe_url
+
+    monkeypatch.delenv("PAL_DB_URL", raising=False)
+    url = "postgresql+psycopg://pal:S3CRET-pw@127.0.0.1:1/pal"
+    assert safe_url(url) == "postgresql+psycopg://pal:***@127.0.0.1:1/pal"
+    assert safe_url("not a url :S3CRET-pw@") == "not a url :***@"
+    assert safe_url(f"sqlite:///{tmp_path / 'x.db'}") == f"sqlite:///{tmp_path / 'x.db'}"
+    sqlite = f"sqlite:///{tmp_path / 'ok.db'}"
+    assert main(["db", "upgrade", "--url", sqlite]) == 0
+    assert capsys.readouterr().out == f"database at head: {sqlite}\n"
+    with caplog.at_level("DEBUG"):
+        code = main(["db", "upgrade", "--url", url])  # nothing listens on port 1
+    out, err = capsys.readouterr()
+    assert code != 0 and "S3CRET" not in out + err + caplog.text
+    assert "pal:***@127.0.0.1:1/pal" in err
+
+
+def test_every_export_writes_an_audit_row(seeded, tmp_path, capsys):
+    outs = {
+        "jsonl": tmp_path / "p.jsonl",
+        "hf": tmp_path / "hf",
+        "csv": tmp_path / "j.csv",
+        "parquet": tmp_path / "j.pq",
+    }
+    for fmt, out in outs.items():
+        assert main(["export", "--project", "1", "--out", str(out), "--format", fmt]) == 0
+    with make_session_factory(seeded)() as s:
+        rows = [r for r in store.list_audit(s, actor="admin") if r["action"].startswith("export_")]
+    assert [(r["actor"], r["action"], r["details"]["to"]) for r in reversed(rows)] == [
+        ("cli", "export_preferences", str(outs["jsonl"])),
+        ("cli", "export_preferences", str(outs["hf"])),
+        ("cli", "export_judgements", str(outs["csv"])),
+        ("cli", "export_judgements", str(outs["parquet"])),
+    ]

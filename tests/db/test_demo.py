@@ -65,3 +65,17 @@ def test_seed_demo_refuses_a_database_with_real_users(factory, count):
     assert [count(m) for m in MODELS] == before
     with factory() as s:
         assert not store.is_demo(s)
+
+
+def test_seed_demo_refuses_a_database_with_imported_runs_but_no_users(empty_factory, tmp_path):
+    from dbkit import write_run
+
+    with empty_factory.begin() as s:
+        store.import_run(s, actor=None, run_dir=write_run(tmp_path / "real", "real_system", 2))
+    before = _counts(empty_factory)
+    with pytest.raises(StoreError, match=r"database: expected an empty database or one `pal demo seed` made, got one"):
+        with empty_factory.begin() as s:
+            store.seed_demo(s, runs_dir=DEMO_RUNS)
+    assert _counts(empty_factory) == before
+    with empty_factory() as s:
+        assert not store.is_demo(s) and store.is_empty(s)

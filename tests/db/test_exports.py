@@ -1,5 +1,7 @@
 """Exports (db/exports.py): the flat judgements table and preference pairs with their options."""
 
+import io
+
 import pandas as pd
 import pytest
 from dbkit import judge, new_project
@@ -71,3 +73,33 @@ def test_export_judgements_table(factory, judged, tmp_path, suffix):
 def test_export_judgements_table_unknown_format(factory, judged, tmp_path):
     with pytest.raises(StoreError, match=r"fmt: expected one of csv, parquet .*, got 'xlsx'"), factory.begin() as s:
         store.export_judgements_table(s, actor="rita", project_id=judged, path=tmp_path / "j.xlsx")
+
+
+def test_csv_quotes_line_breaks_and_escapes_formulas_after_them():
+    text = store.judgements_csv([{"reason": "x\r=1+1", "other": "a\n+cmd", "plain": "=2"}])
+    assert text == 'reason,other,plain\r\n"x\r\'=1+1","a\n\'+cmd",\'=2\r\n'
+    back = pd.read_csv(io.StringIO(text))
+    assert back.to_dict("records") == [{"reason": "x\r'=1+1", "other": "a\n'+cmd", "plain": "'=2"}]
+
+
+def test_csv_writes_whole_ratings_without_a_decimal_point():
+    rows = [
+        {"consistency_a": 4, "persona_used_a": None, "seconds": 12.5},
+        {"consistency_a": None, "persona_used_a": -1, "seconds": 3.0},
+    ]
+    assert store.judgements_csv(rows) == "consistency_a,persona_used_a,seconds\r\n4,,12.5\r\n,-1,3.0\r\n"
+
+
+def test_record_export_audits_and_needs_a_researcher(factory, judged):
+    from db.errors import PermissionDeniedError
+
+    with factory.begin() as s:
+        store.record_export(s, actor="rita", project_id=judged, kind="preferences", n=1, destination="download")
+        audit = store.list_audit(s, actor="admin", limit=1)[0]
+    assert (audit["actor"], audit["action"], audit["target"]) == ("rita", "export_preferences", f"project:{judged}")
+    assert audit["details"] == {"n": 1, "to": "download"}
+    with pytest.raises(PermissionDeniedError), factory.begin() as s:
+        store.record_export(s, actor="alice", project_id=judged, kind="preferences", n=1, destination="download")
+    with pytest.raises(StoreError, match=r"kind: expected one of preferences, judgements, got 'x'"):
+        with factory.begin() as s:
+            store.record_export(s, actor="rita", project_id=judged, kind="x", n=1, destination="download")

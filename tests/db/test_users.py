@@ -1,4 +1,4 @@
-"""Users, roles, password hashes, lockout after failed logins, login sessions and the audit log (db/users.py,
+"""Users, roles, password hashes, login sessions (lockout: test_lockout.py) and the audit log (db/users.py,
 db/logins.py), on SQLite and PostgreSQL."""
 
 import io
@@ -116,39 +116,6 @@ def _login(factory, name: str, password: str) -> dict | str:
             return store.login(s, name=name, password=password)
         except AuthenticationError as e:
             return str(e)
-
-
-def test_repeated_failures_lock_the_account_with_growing_delay_and_are_recorded(factory):
-    results = [_login(factory, "alice", f"wrong-{i}") for i in range(5)]
-    assert results[:3] == ["authentication failed: unknown user or wrong password"] * 3
-    assert results[3].startswith("authentication failed: too many failed attempts; try again in ")
-    assert isinstance(_login(factory, "alice", PASSWORD), str)  # locked: even the right password is refused
-    with factory() as s:
-        user = s.scalars(select(User).where(User.name == "alice")).one()
-        failed = s.scalars(select(AuditLog).where(AuditLog.action == "login_failed").order_by(AuditLog.id)).all()
-        locked = s.scalars(select(AuditLog).where(AuditLog.action == "login_locked")).all()
-    assert user.failed_logins == 3 and [(a.target, a.details["failures"]) for a in failed] == [
-        ("alice", 1),
-        ("alice", 2),
-        ("alice", 3),
-    ]
-    assert failed[-1].details["locked_seconds"] == 2.0 and len(locked) == 3  # 2 s after the third failure
-    with factory.begin() as s:  # the lock runs out; each further failure doubles it
-        s.scalars(select(User).where(User.name == "alice")).one().locked_until = None
-    assert isinstance(_login(factory, "alice", "wrong-again"), str)
-    with factory() as s:
-        last = s.scalars(
-            select(AuditLog).where(AuditLog.action == "login_failed").order_by(AuditLog.id.desc())
-        ).first()
-        assert last.details == {"failures": 4, "locked_seconds": 4.0}
-    with factory.begin() as s:
-        s.scalars(select(User).where(User.name == "alice")).one().locked_until = None
-    assert _login(factory, "alice", PASSWORD)["name"] == "alice"  # a success clears the count
-    with factory() as s:
-        assert s.scalars(select(User.failed_logins).where(User.name == "alice")).one() == 0
-    assert _login(factory, "nobody", "x") == "authentication failed: unknown user or wrong password"
-    with factory() as s:
-        assert s.scalars(select(AuditLog.target).where(AuditLog.action == "login_failed")).all()[-1] == "nobody"
 
 
 def test_session_resolves_with_the_current_role_until_logout_or_expiry(factory):

@@ -15,7 +15,7 @@ from testkit import free_port
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """(base URL, DB URL) of `streamlit run app.py` on a free port with its own SQLite database."""
+    """(base URL, DB URL) of `streamlit run serve.py` (the dashboard app.py with its session routes) on a free port with its own SQLite database."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"chromium not found at {CHROMIUM}")
     folder = tmp_path_factory.mktemp("e2e")
@@ -30,7 +30,7 @@ def server(tmp_path_factory):
             "-m",
             "streamlit",
             "run",
-            "app.py",
+            "serve.py",
             "--server.headless=true",
             f"--server.port={port}",
             "--browser.gatherUsageStats=false",

@@ -35,7 +35,7 @@ def test_login_wrong_password_is_refused(db_url):
     assert at.error[0].value == "authentication failed: unknown user or wrong password"
     with make_session_factory(db_url)() as session:  # recorded, although the login was refused
         failed = session.scalars(select(AuditLog).where(AuditLog.action == "login_failed")).all()
-    assert [(a.target, a.details) for a in failed] == [("alice", {"failures": 1})]
+    assert [(a.target, a.details) for a in failed] == [("alice", {"failures": 1, "source": "local"})]
 
 
 def test_page_without_login_shows_only_the_form(db_url):

@@ -125,3 +125,49 @@ def test_ui_code_never_passes_actor_none():
                 if isinstance(node.value, ast.Constant) and node.value.value is None:
                     found.append(f"{file.name}:{node.value.lineno}")
     assert found == []
+
+
+def test_page_downloads_are_audited(db_url):
+    from db import store
+    from db.session import make_session_factory
+
+    def exports() -> list[tuple]:
+        with make_session_factory(db_url)() as s:
+            rows = store.list_audit(s, actor="admin")
+        return [(r["actor"], r["action"], r["details"]["to"]) for r in rows if r["action"].startswith("export_")]
+
+    at = page("pages/5_Export_and_train.py", "researcher", "researcher").run()
+    assert exports() == []  # showing the page exports nothing
+    at.get("download_button")[0].click().run()
+    at.get("download_button")[1].click().run()
+    assert not at.exception
+    assert exports() == [
+        ("researcher", "export_judgements", "download"),
+        ("researcher", "export_preferences", "download"),
+    ]
+
+
+def test_session_cookie_routes_swap_a_one_time_code_for_an_httponly_cookie(monkeypatch):
+    from datetime import timedelta
+
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from db.models import utc_now
+    from ui import session_cookie as sc
+
+    monkeypatch.setitem(sc.MOUNTED, "routes", False)
+    client = TestClient(Starlette(routes=sc.routes()), base_url="https://pal.test")
+    code = sc.hand_over("tok-1", utc_now() + timedelta(hours=1))
+    assert client.post(sc.CLAIM_PATH, content=code).status_code == 403  # no header: a cross-site form
+    claimed = client.post(sc.CLAIM_PATH, content=code, headers={sc.HEADER: "1"})
+    assert claimed.status_code == 204
+    cookie = claimed.headers["set-cookie"].lower()
+    assert cookie.startswith(f"{sc.COOKIE}=tok-1;") and "httponly" in cookie and "secure" in cookie
+    assert "samesite=strict" in cookie and "max-age=359" in cookie
+    assert client.post(sc.CLAIM_PATH, content=code, headers={sc.HEADER: "1"}).status_code == 400  # used once
+    late = sc.hand_over("tok-2", utc_now() + timedelta(hours=1))
+    monkeypatch.setattr(sc.time, "monotonic", lambda: 1e12)  # past CODE_TTL
+    assert client.post(sc.CLAIM_PATH, content=late, headers={sc.HEADER: "1"}).status_code == 400
+    cleared = client.post(sc.CLEAR_PATH, headers={sc.HEADER: "1"})
+    assert cleared.status_code == 204 and 'pal_session="";' in cleared.headers["set-cookie"]
