@@ -26,7 +26,8 @@ from db.demo import DEMO_PROJECT, DEMO_USERS, is_demo, seed_demo
 from db.exports import export_judgements_table, export_preferences, judgements_csv, judgements_frame
 from db.imports import import_responses_jsonl, import_run, list_systems, register_system
 from db.logins import SESSION_TTL, login, logout, resolve_session, start_session
-from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects
+from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects, set_queue_order
+from db.queue_order import QUEUE_ORDERS
 from db.summaries import criterion_means, outcome_counts
 from db.users import (
     ROLE_RANK,
@@ -49,6 +50,7 @@ __all__ = [
     "DEMO_USERS",
     "PREFERENCES",
     "QUESTIONS",
+    "QUEUE_ORDERS",
     "ROLES",
     "ROLE_RANK",
     "SESSION_TTL",
@@ -87,6 +89,7 @@ __all__ = [
     "resolve_session",
     "seed_demo",
     "set_disabled",
+    "set_queue_order",
     "set_role",
     "sides_swapped",
     "skip",
