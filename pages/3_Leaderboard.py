@@ -5,6 +5,7 @@ import plotly.express as px
 import streamlit as st
 
 from db import store
+from pal_core.analysis import active
 from pal_core.analysis import human as analysis
 from pal_core.errors import PalError
 from ui.auth import has_role, require_role
@@ -59,6 +60,8 @@ st.caption(
     )
 )
 st.dataframe(bt, hide_index=True, key="leaderboard_bt_table")
+slots_left = project["n_items"] * project["annotators_per_item"] - len(df)
+st.caption(md(active.describe_judgements_needed(df, remaining=slots_left)))
 
 left, right = st.columns(2)
 with left:

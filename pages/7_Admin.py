@@ -18,6 +18,10 @@ actor = user["name"]
 st.title("Admin")
 
 
+def spaced(name: str) -> str:
+    return name.replace("_", " ")
+
+
 def write(action, done: str) -> None:
     """Run a store call in one transaction (retried while SQLite is locked); show its error or `done`."""
     try:
@@ -138,6 +142,7 @@ with project_tab:
         min_seconds = st.number_input(
             "Flag annotators faster than (median seconds per judgement)", 0.0, 600.0, 3.0, key="admin_project_min_s"
         )
+        queue_order = st.selectbox("Queue order", store.QUEUE_ORDERS, format_func=spaced, key="admin_project_queue")
         n_items = st.number_input(
             "Items (0 = every pair of every shared dialogue)", 0, 100_000, 0, key="admin_project_n_items"
         )
@@ -159,11 +164,20 @@ with project_tab:
                     questions=asked,
                     required_questions=required,
                     min_seconds=float(min_seconds),
+                    queue_order=queue_order,
                 ),
                 f"Created project {project_name}.",
             )
     with read_only() as session:
-        st.dataframe(pd.DataFrame(store.list_projects(session, actor=actor)), hide_index=True, key="admin_projects")
+        projects = store.list_projects(session, actor=actor)
+    st.dataframe(pd.DataFrame(projects), hide_index=True, key="admin_projects")
+    current = {p["id"]: p for p in projects}
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    pid = c1.selectbox("Project", list(current), format_func=lambda i: current[i]["name"], key="admin_queue_project")
+    now = store.QUEUE_ORDERS.index(current[pid]["queue_order"]) if pid is not None else 0
+    order = c2.selectbox("Serve items", store.QUEUE_ORDERS, now, format_func=spaced, key="admin_queue_order")
+    if pid is not None and c3.button("Set queue order", key="admin_set_queue_order"):
+        write(lambda s: store.set_queue_order(s, actor=actor, project_id=pid, queue_order=order), "Queue order saved.")
 
 with progress_tab:
     project = pick_project(actor, "admin_progress_project")

@@ -52,11 +52,13 @@ def judgements_needed(n_judgements: int, difference: np.ndarray, se: np.ndarray)
     """More judgements until every adjacent pair's 95% interval excludes a tie, if the observed differences are the
     true ones and new judgements spread over the pairs as the old ones did (standard errors shrink as 1/sqrt(n)):
     0 when all are separated, inf when a pair's difference is exactly 0."""
-    if len(difference) == 0 or np.all(difference - Z95 * se > 0):
+    difference, se = np.abs(np.asarray(difference, dtype=float)), np.asarray(se, dtype=float)
+    if np.all(difference - Z95 * se > 0):
         return 0
-    with np.errstate(divide="ignore"):
-        factor = float(np.max((Z95 * se / np.abs(difference)) ** 2))
-    return math.inf if math.isinf(factor) else max(0, math.ceil(n_judgements * factor) - n_judgements)
+    if np.any(difference == 0):
+        return math.inf
+    factor = float(np.max((Z95 * se / difference) ** 2))
+    return max(0, math.ceil(n_judgements * factor) - n_judgements)
 
 
 def describe_judgements_needed(df: pd.DataFrame, remaining: int | None = None) -> str:
