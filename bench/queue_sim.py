@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strengths", default=",".join(map(str, STRENGTHS)), help="true log-strengths of s0..s3")
     args = parser.parse_args(argv)
     strengths = tuple(float(x) for x in args.strengths.split(","))
+    if args.seeds < 2:
+        parser.error(f"--seeds: expected 2 or more (for quartiles), got {args.seeds}")
     if len(strengths) != len(SYSTEMS):
         parser.error(f"--strengths: expected {len(SYSTEMS)} comma-separated numbers, got {args.strengths!r}")
     start = time.perf_counter()

@@ -2,6 +2,9 @@
 setting on both databases."""
 
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -15,6 +18,7 @@ from db.models import User
 from db.queue_order import QueueItem, random_order, rank_items, separation, serve_order
 from db.session import alembic_config, upgrade_db
 
+ROOT = Path(__file__).resolve().parents[2]
 # Four items over three systems (ids 1-3), positions deliberately not in id order.
 ITEMS = [QueueItem(10, 2, 1, 2), QueueItem(11, 0, 2, 1), QueueItem(12, 1, 1, 3), QueueItem(13, 3, 3, 2)]
 
@@ -160,3 +164,18 @@ def test_migration_gives_existing_projects_their_old_order(tmp_path):
         assert "queue_order" not in {c["name"] for c in inspect(conn).get_columns("projects")}
         assert conn.execute(text("SELECT name FROM projects")).scalars().all() == ["old"]  # nothing else lost
     engine.dispose()
+
+
+def test_queue_sim_prints_a_line_per_order():
+    """bench/queue_sim.py end to end on a tiny project (2 seeds, 10 dialogues): it drives the real ranking."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "queue_sim.py"), "--seeds", "2", "--dialogues", "10"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    ).stdout
+    lines = out.splitlines()
+    assert "10 dialogues x 6 pairs x 3 judges = 180 slots, 2 seeds" in lines[0]
+    assert [line.split(":")[0].strip() for line in lines[1:4]] == ["as_imported", "random", "most_informative"]
+    assert lines[-1].startswith("wall ") and "load average" in lines[-1]
