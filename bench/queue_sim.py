@@ -14,6 +14,7 @@ judgement where every adjacent pair is separated. Reported: median (and quartile
 """
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -26,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import numpy as np  # noqa: E402
+from scipy import optimize  # noqa: E402
 
 from db import store  # noqa: E402
 from db.assignments import queue_items  # noqa: E402
@@ -69,6 +71,53 @@ def build_projects(url: str, seeds: list[int], n_dialogues: int, judges: int) ->
         items = {seed: queue_items(s, pid) for seed, pid in projects.items()}
     factory.kw["bind"].dispose()
     return {seed: (projects[seed], items[seed], names) for seed in seeds}
+
+
+def store_latency(url: str, n_dialogues: int, n: int) -> dict[str, tuple[float, float]]:
+    """Per queue order, a fresh project judged n times by one annotator through the real store (next_item, then
+    record_judgement, one transaction each): (median, 90th percentile) milliseconds of next_item."""
+    factory = make_session_factory(url)
+    with factory.begin() as s:
+        store.create_user(s, actor=None, name="timer", password="simulation-only", role="annotator")
+    out = {}
+    for order in QUEUE_ORDERS:
+        with factory.begin() as s:
+            pid = store.create_project(
+                s, actor="admin", name=f"latency-{order}", system_names=list(SYSTEMS), queue_order=order
+            )["id"]
+        times = []
+        for i in range(min(n, n_dialogues * 6)):
+            with factory.begin() as s:
+                start = time.perf_counter()
+                item = store.next_item(s, actor="timer", project_id=pid)
+                times.append(1000 * (time.perf_counter() - start))
+            with factory.begin() as s:
+                store.record_judgement(
+                    s, actor="timer", item_id=item["item_id"], preference="B" if i % 3 == 0 else "A"
+                )
+        out[order] = (statistics.median(times), statistics.quantiles(times, n=10)[-1])
+    factory.kw["bind"].dispose()
+    return out
+
+
+def fixed_split_gain(strengths: tuple[float, ...]) -> float:
+    """How much fewer judgements the best FIXED share of judgements per pair needs than an even share (what random
+    and as_imported give), to separate every adjacent pair at 95%, from the Bradley-Terry Fisher information at the
+    true strengths (mean sharpness 0.75; a tie taken as 10% of the information lost): the most a non-adaptive
+    order could save. Adaptive orders can do better: they react to the noise of each run."""
+    s = 0.75 * np.sort(np.asarray(strengths))
+    pairs = list(itertools.combinations(range(len(s)), 2))
+    rows = [np.eye(len(s) - 1)[i:j].sum(axis=0) for i, j in pairs]  # a pair compares the sum of the gaps between
+    info = [0.9 / (2 + 2 * math.cosh(s[j] - s[i])) for i, j in pairs]  # 0.9 p (1 - p)
+
+    def needed(x: np.ndarray) -> float:  # judgements (up to a constant) for the worst adjacent pair
+        share = np.abs(x) / np.abs(x).sum()
+        fisher = sum(w * v * np.outer(r, r) for w, v, r in zip(share, info, rows, strict=True))
+        return float(np.max(np.diag(np.linalg.inv(fisher + 1e-12 * np.eye(len(s) - 1))) / np.diff(s) ** 2))
+
+    starts = [np.ones(len(pairs))] + [np.eye(len(pairs))[k] + 0.2 for k in range(len(pairs))]
+    best = min(optimize.minimize(needed, x0, method="Nelder-Mead", options={"maxiter": 4000}).fun for x0 in starts)
+    return 1 - best / needed(np.ones(len(pairs)))
 
 
 def simulate(project, strengths, queue_order: str, seed: int, judges: int, n_annotators: int) -> dict:
@@ -116,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judges", type=int, default=3, help="annotators per item")
     parser.add_argument("--annotators", type=int, default=8)
     parser.add_argument("--strengths", default=",".join(map(str, STRENGTHS)), help="true log-strengths of s0..s3")
+    parser.add_argument("--latency", type=int, default=0, help="also time N next_item calls per order in the store")
     args = parser.parse_args(argv)
     strengths = tuple(float(x) for x in args.strengths.split(","))
     if args.seeds < 2:
@@ -125,7 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     seeds = list(range(args.seeds))
     with tempfile.TemporaryDirectory() as tmp:
-        projects = build_projects(f"sqlite:///{Path(tmp) / 'sim.db'}", seeds, args.dialogues, args.judges)
+        url = f"sqlite:///{Path(tmp) / 'sim.db'}"
+        projects = build_projects(url, seeds, args.dialogues, args.judges)
+        latency = store_latency(url, args.dialogues, args.latency) if args.latency else {}
     print(
         f"ground truth log-strengths {dict(zip(SYSTEMS, strengths, strict=True))}, ties {TIE_RATE:.0%}, "
         f"{args.annotators} annotators (sharpness U(0.5, 1)), {args.dialogues} dialogues x 6 pairs x {args.judges} "
@@ -141,9 +193,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{sum(r['separated'] for r in runs)}/{len(runs)}  true order at the stop "
             f"{sum(r['correct_order'] for r in runs)}/{len(runs)}"
         )
+    for order, (median, p90) in latency.items():
+        print(f"store.next_item, {order}, {args.latency} judgements: median {median:.1f} ms, p90 {p90:.1f} ms")
     base = statistics.median(results["random"])
     for order in ("as_imported", "most_informative"):
         print(f"{order} vs random: {100 * (1 - statistics.median(results[order]) / base):+.1f}% fewer judgements")
+    print(
+        f"best fixed split of judgements over the pairs vs an even split: {100 * fixed_split_gain(strengths):.0f}% fewer"
+    )
     print(f"wall {time.perf_counter() - start:.0f} s, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
