@@ -69,10 +69,10 @@ def describe_judgements_needed(df: pd.DataFrame, remaining: int | None = None) -
     more = judgements_needed(n, table["difference"].to_numpy(), table["se"].to_numpy())
     if more == 0:
         return "Every adjacent pair's 95% interval of the difference excludes a tie: no more judgements are needed."
-    close = table.loc[(table["difference"] / table["se"].where(table["se"] > 0)).fillna(0).idxmin()]
-    pair = f"{close['higher']} vs {close['lower']}"
+    rank = int((table["difference"] / table["se"].where(table["se"] > 0)).fillna(0).to_numpy().argmin()) + 1
+    pair = f"the systems ranked {rank} and {rank + 1}"  # ranks, not names: the caller shows the ranking beside it
     if math.isinf(more):
-        return f"{pair} look exactly tied so far: no number of judgements at this rate is predicted to separate them."
+        return f"So far {pair} look exactly tied: no number of judgements is predicted to separate them."
     sentence = (
         f"About {more} more judgements (at this mix of pairs) would likely give every adjacent pair a 95% interval "
         f"that excludes a tie; the closest pair is {pair}."

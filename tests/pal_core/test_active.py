@@ -65,10 +65,10 @@ def test_describe_judgements_needed_names_the_closest_pair_and_the_slots_left():
     assert more > 40
     assert sentence == (
         f"About {more} more judgements (at this mix of pairs) would likely give every adjacent pair a 95% interval "
-        "that excludes a tie; the closest pair is a vs b. The project has only 40 judge slots left: add items or "
+        "that excludes a tie; the closest pair is the systems ranked 1 and 2. The project has only 40 judge slots left: add items or "
         "annotators per item."
     )
     separated = frame({("a", "b"): ["A"] * 45 + ["B"] * 5})
     assert active.describe_judgements_needed(separated).startswith("Every adjacent pair's 95% interval")
     tied = frame({("a", "b"): ["tie"] * 4})
-    assert active.describe_judgements_needed(tied).startswith("a vs b look exactly tied so far")
+    assert active.describe_judgements_needed(tied).startswith("So far the systems ranked 1 and 2 look exactly tied")
