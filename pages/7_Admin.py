@@ -1,5 +1,5 @@
 """Admin: users and roles, run uploads and imports, dialogue-file uploads, projects (systems, questions asked and
-required, gold items, speed threshold), progress per annotator."""
+required, gold items, speed threshold, queue order), progress per annotator."""
 
 import pandas as pd
 import streamlit as st
