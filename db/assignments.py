@@ -217,7 +217,8 @@ def next_item(session: Session, *, actor: str, project_id: int) -> dict | None:
     """The next item for `actor` (annotator), assigned to them on the way; None when nothing is left.
 
     Never an item they judged, never one whose annotators_per_item slots others hold (their own open reservation
-    first, skipped ones last); concurrent callers never push an item past that limit (see claim_first). Returns
+    first, skipped ones last, each in the project's queue_order: db/queue_order.py); concurrent callers never push an
+    item past that limit (see claim_first). Returns
     {"item_id", "project_id", "dialogue_id", "persona", "partner_persona", "history", "response_a", "response_b",
     "contradiction_a", "contradiction_b" (per-persona-sentence scores or None), "selected_index_a",
     "selected_index_b" (the systems' own selection or None), "guidelines", "progress": {"done", "total",
