@@ -5,12 +5,13 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import Integer, and_, func, insert, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from db.errors import NotFoundError, PermissionDeniedError, StoreError
-from db.models import Assignment, Comparison, Judgement, Project, User, UTCDateTime, utc_now
+from db.models import Assignment, Comparison, Judgement, Project, Response, User, UTCDateTime, utc_now
 from db.projects import get_project_row
 from db.queries import current, judges_per_item
+from db.queue_order import QueueItem, rank_items, serve_order
 from db.users import audit, get_user, require_role
 
 # An item has `annotators_per_item` judge slots. A slot is held by a judgement ("done") or by a reservation
@@ -118,31 +119,47 @@ def hold_for_judgement(session: Session, *, user_id: int, item_id: int) -> None:
         )
 
 
-def _candidates(session: Session, project_id: int, user_id: int, k: int, judges: dict[int, set[int]]) -> list[int]:
+def queue_items(session: Session, project_id: int) -> list[QueueItem]:
+    """The project's items with their stored position and the ids of the systems shown as A and B."""
+    response_a, response_b = aliased(Response), aliased(Response)
+    rows = session.execute(
+        select(Comparison.id, Comparison.position, response_a.system_id, response_b.system_id)
+        .join(response_a, response_a.id == Comparison.response_a_id)
+        .join(response_b, response_b.id == Comparison.response_b_id)
+        .where(Comparison.project_id == project_id)
+    )
+    return [QueueItem(*row) for row in rows]
+
+
+def _ranked(session: Session, project: Project, user_id: int) -> list[int]:
+    """Every item of the project in the order its queue_order serves them to `user_id` (db/queue_order.py)."""
+    preferences = ()
+    if project.queue_order == "most_informative":
+        preferences = session.execute(
+            current("judgement", project.id).with_only_columns(Judgement.comparison_id, Judgement.preference)
+        ).all()
+    return rank_items(
+        queue_items(session, project.id),
+        queue_order=project.queue_order,
+        project_id=project.id,
+        user_id=user_id,
+        preferences=preferences,
+    )
+
+
+def _candidates(session: Session, project: Project, user_id: int, judges: dict[int, set[int]]) -> list[int]:
     """Items the user may take, best first, from one snapshot: own reservations, free items, then own skipped or
-    lapsed ones. The snapshot only orders the tries; claim_first() decides under the lock."""
+    lapsed ones, each in the project's queue order. The snapshot only orders the tries; claim_first() decides under
+    the lock."""
     cutoff = utc_now() - RESERVATION_TTL
     mine, held = {}, {}
-    for a in _assignments(session, project_id):
+    for a in _assignments(session, project.id):
         if a.user_id == user_id:
             mine[a.comparison_id] = "lapsed" if a.status == "assigned" and a.updated_at < cutoff else a.status
         elif a.status == "done" or (a.status == "assigned" and a.updated_at >= cutoff):
             held[a.comparison_id] = held.get(a.comparison_id, 0) + 1
-    order = session.execute(
-        select(Comparison.id).where(Comparison.project_id == project_id).order_by(Comparison.position)
-    ).scalars()
-    own, free, later = [], [], []
-    for cid in order:
-        if user_id in judges.get(cid, ()) or held.get(cid, 0) >= k:
-            continue
-        status = mine.get(cid)
-        if status == "assigned":
-            own.append(cid)
-        elif status in ("skipped", "lapsed"):
-            later.append(cid)
-        elif status is None:
-            free.append(cid)
-    return own + free + later
+    ranked = _ranked(session, project, user_id)
+    return serve_order(ranked, user_id=user_id, k=project.annotators_per_item, judges=judges, mine=mine, held=held)
 
 
 def _progress(session: Session, project_id: int, user_id: int, k: int, judges: dict[int, set[int]]) -> dict:
@@ -183,7 +200,7 @@ def assign(session: Session, *, actor: str, project_id: int, user: str, n: int) 
         raise StoreError(f"n: expected an int >= 1, got {n!r}")
     held = {a.comparison_id for a in _assignments(session, project_id, target.id)}
     k = project.annotators_per_item
-    candidates = _candidates(session, project_id, target.id, k, judges_per_item(session, project_id))
+    candidates = _candidates(session, project, target.id, judges_per_item(session, project_id))
     new = claim_first(session, user_id=target.id, items=[c for c in candidates if c not in held], k=k, n=n)
     audit(session, actor, "assign", f"project:{project_id}", user=user, n=len(new))
     return len(new)
@@ -200,7 +217,8 @@ def next_item(session: Session, *, actor: str, project_id: int) -> dict | None:
     """The next item for `actor` (annotator), assigned to them on the way; None when nothing is left.
 
     Never an item they judged, never one whose annotators_per_item slots others hold (their own open reservation
-    first, skipped ones last); concurrent callers never push an item past that limit (see claim_first). Returns
+    first, skipped ones last, each in the project's queue_order: db/queue_order.py); concurrent callers never push an
+    item past that limit (see claim_first). Returns
     {"item_id", "project_id", "dialogue_id", "persona", "partner_persona", "history", "response_a", "response_b",
     "contradiction_a", "contradiction_b" (per-persona-sentence scores or None), "selected_index_a",
     "selected_index_b" (the systems' own selection or None), "guidelines", "progress": {"done", "total",
@@ -210,7 +228,7 @@ def next_item(session: Session, *, actor: str, project_id: int) -> dict | None:
     project = get_project_row(session, project_id)
     judges = judges_per_item(session, project_id)
     k = project.annotators_per_item
-    claimed = claim_first(session, user_id=user.id, items=_candidates(session, project_id, user.id, k, judges), k=k)
+    claimed = claim_first(session, user_id=user.id, items=_candidates(session, project, user.id, judges), k=k)
     if not claimed:
         return None
     return _annotation_view(session, get_item_row(session, claimed[0]), project, user.id, judges)

@@ -104,6 +104,8 @@ class Project(Base):
     questions: Mapped[list[Any]] = mapped_column(default=list)  # per-reply questions asked (db.projects.QUESTIONS)
     required_questions: Mapped[list[Any]] = mapped_column(default=list)  # of those, the ones Submit insists on
     annotators_per_item: Mapped[int] = mapped_column(Integer, default=1)
+    # the order the queue serves items in (db.queue_order.QUEUE_ORDERS): as_imported | random | most_informative
+    queue_order: Mapped[str] = mapped_column(CheckedString(16), default="as_imported", server_default="as_imported")
     gold_settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     system_names: Mapped[list[Any]] = mapped_column(default=list)
     created_by: Mapped[str] = mapped_column(CheckedString(64), default="")

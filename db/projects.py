@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from db.errors import NotFoundError, StoreError
 from db.imports import get_system
 from db.models import Comparison, Dialogue, Project, Response
+from db.queue_order import DEFAULT_QUEUE_ORDER, check_queue_order
 from db.users import audit, require_role
 from formats.vocab import DEFAULT_QUESTIONS, NO_WINNER, QUESTIONS
 
@@ -37,6 +38,7 @@ def _project_dict(session: Session, project: Project) -> dict:
         "n_items": n_items,
         "n_gold": n_gold,
         "annotators_per_item": project.annotators_per_item,
+        "queue_order": project.queue_order,
         "min_seconds": project.gold_settings.get("min_seconds", DEFAULT_MIN_SECONDS),
         "created_at": project.created_at,
     }
@@ -83,6 +85,7 @@ def create_project(
     n_items: int | None = None,
     gold_items: dict[str, str] | None = None,
     min_seconds: float = DEFAULT_MIN_SECONDS,
+    queue_order: str = DEFAULT_QUEUE_ORDER,
     seed: int = 0,
 ) -> dict:
     """Build a project (admin): one item per pair of systems per shared dialogue, `n_items` sampled if given.
@@ -90,7 +93,8 @@ def create_project(
     gold_items maps a dialogue external id to the known answer: the better system's name, "tie" or "both_bad"
     (stored as A/B after the side shuffle). `questions` are the per-reply questions asked (QUESTIONS; default
     DEFAULT_QUESTIONS), `required_questions` those a judgement must answer (default none: any may stay NULL).
-    An annotator whose median time per judgement is under `min_seconds` is flagged. Returns get_project()'s dict.
+    An annotator whose median time per judgement is under `min_seconds` is flagged. `queue_order` (QUEUE_ORDERS,
+    see db/queue_order.py) is the order items are served in. Returns get_project()'s dict.
     """
     require_role(session, actor, "admin")
     system_names = list(system_names)
@@ -99,6 +103,7 @@ def create_project(
     _check_questions(questions, required_questions)
     if not isinstance(min_seconds, int | float) or isinstance(min_seconds, bool) or not 0 <= min_seconds < 3600:
         raise StoreError(f"min_seconds: expected a number from 0 to 3600, got {min_seconds!r}")
+    check_queue_order(queue_order)
     _validate(session, name, system_names, annotators_per_item, n_items)
     systems = [get_system(session, n) for n in system_names]
     by_system = {
@@ -149,6 +154,7 @@ def create_project(
         questions=questions,
         required_questions=required_questions,
         annotators_per_item=annotators_per_item,
+        queue_order=queue_order,
         system_names=system_names,
         created_by=actor,
         gold_settings={"items": gold_items, "min_seconds": float(min_seconds)},
@@ -168,19 +174,38 @@ def create_project(
         for i, (d, a, b, gold) in enumerate(items)
     )
     session.flush()
-    audit(session, actor, "create_project", project.name, systems=system_names, n_items=len(items), seed=seed)
+    audit(
+        session,
+        actor,
+        "create_project",
+        project.name,
+        systems=system_names,
+        n_items=len(items),
+        queue_order=queue_order,
+        seed=seed,
+    )
+    return _project_dict(session, project)
+
+
+def set_queue_order(session: Session, *, actor: str, project_id: int, queue_order: str) -> dict:
+    """Change the order the project's queue serves items in (admin; QUEUE_ORDERS); it applies from the next item
+    each annotator takes, and no judgement or reservation changes. Returns get_project()'s dict."""
+    require_role(session, actor, "admin")
+    project = get_project_row(session, project_id)
+    previous, project.queue_order = project.queue_order, check_queue_order(queue_order)
+    audit(session, actor, "set_queue_order", f"project:{project_id}", previous=previous, queue_order=queue_order)
     return _project_dict(session, project)
 
 
 def list_projects(session: Session, *, actor: str | None) -> list[dict]:
     """[{"id", "name", "guidelines", "questions", "required_questions", "systems", "n_items", "n_gold",
-    "annotators_per_item", "min_seconds", "created_at"}] sorted by id (any role)."""
+    "annotators_per_item", "queue_order", "min_seconds", "created_at"}] sorted by id (any role)."""
     require_role(session, actor, "viewer", allow_cli=True)
     return [_project_dict(session, p) for p in session.scalars(select(Project).order_by(Project.id))]
 
 
 def get_project(session: Session, *, actor: str | None, project_id: int) -> dict:
     """{"id", "name", "guidelines", "questions", "required_questions", "systems", "n_items", "n_gold",
-    "annotators_per_item", "min_seconds", "created_at"}."""
+    "annotators_per_item", "queue_order", "min_seconds", "created_at"}."""
     require_role(session, actor, "viewer", allow_cli=True)
     return _project_dict(session, get_project_row(session, project_id))

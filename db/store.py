@@ -40,7 +40,8 @@ from db.imports import (
     register_system,
 )
 from db.logins import SESSION_TTL, login, logout, resolve_session, start_session
-from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects
+from db.projects import DEFAULT_QUESTIONS, QUESTIONS, create_project, get_project, list_projects, set_queue_order
+from db.queue_order import QUEUE_ORDERS
 from db.summaries import criterion_means, may_see_system_aggregates, outcome_counts
 from db.users import (
     ROLE_RANK,
@@ -63,6 +64,7 @@ __all__ = [
     "DEMO_USERS",
     "PREFERENCES",
     "QUESTIONS",
+    "QUEUE_ORDERS",
     "ROLES",
     "ROLE_RANK",
     "SESSION_TTL",
@@ -105,6 +107,7 @@ __all__ = [
     "resolve_session",
     "seed_demo",
     "set_disabled",
+    "set_queue_order",
     "set_role",
     "sides_swapped",
     "skip",

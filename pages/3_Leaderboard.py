@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from db import store
-from pal_core.analysis import human, leaderboard
+from pal_core.analysis import active, human, leaderboard
 from ui import leaderboard as charts
 from ui.access import may_see_results, require_page
 from ui.auth import has_role
@@ -49,6 +49,8 @@ st.caption(
     )
 )
 st.dataframe(bt, hide_index=True, key="leaderboard_bt_table")
+slots_left = project["n_items"] * project["annotators_per_item"] - len(df)
+st.caption(md(active.describe_judgements_needed(df, remaining=slots_left)))
 
 left, right = st.columns(2)
 with left:

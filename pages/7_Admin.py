@@ -1,5 +1,5 @@
 """Admin: users and roles, run uploads and imports (hide or delete a run), dialogue-file uploads, projects (systems,
-questions asked and required, gold items, speed threshold), progress per annotator."""
+questions asked and required, gold items, speed threshold, queue order), progress per annotator."""
 
 import pandas as pd
 import streamlit as st
@@ -71,7 +71,9 @@ with import_tab:
 with project_tab:
     admin.project_form(actor, [s for s in systems if not s["hidden"]])
     with read_only() as session:
-        st.dataframe(pd.DataFrame(store.list_projects(session, actor=actor)), hide_index=True, key="admin_projects")
+        projects = store.list_projects(session, actor=actor)
+    st.dataframe(pd.DataFrame(projects), hide_index=True, key="admin_projects")
+    admin.queue_order_row(actor, projects)
 
 with progress_tab:
     project = pick_project(actor, "admin_progress_project")

@@ -25,6 +25,7 @@ PROJECT_FORM = {  # widget key -> its value in an empty New project form
     "admin_project_min_s": 3.0,
     "admin_project_n_items": 0,
     "admin_project_gold": "",
+    "admin_project_queue": store.QUEUE_ORDERS[0],
 }
 
 
@@ -147,6 +148,7 @@ def project_form(actor: str, systems: list[dict]) -> None:
         min_seconds = st.number_input(
             "Flag annotators faster than (median seconds per judgement)", 0.0, 600.0, key="admin_project_min_s"
         )
+        queue_order = st.selectbox("Queue order", store.QUEUE_ORDERS, format_func=spaced, key="admin_project_queue")
         n_items = st.number_input(
             "Items (0 = every pair of every shared dialogue)", 0, 100_000, key="admin_project_n_items"
         )
@@ -169,7 +171,23 @@ def project_form(actor: str, systems: list[dict]) -> None:
             questions=asked,
             required_questions=required,
             min_seconds=float(min_seconds),
+            queue_order=queue_order,
         ),
         f"Created project {name}.",
         clear=PROJECT_FORM,
     )
+
+
+def spaced(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def queue_order_row(actor: str, projects: list[dict]) -> None:
+    """Project, its queue order (shown as stored) and a button that saves a new one."""
+    current = {p["id"]: p for p in projects}
+    c1, c2, c3 = st.columns([2, 2, 1], vertical_alignment="bottom")
+    pid = c1.selectbox("Project", list(current), format_func=lambda i: current[i]["name"], key="admin_queue_project")
+    now = store.QUEUE_ORDERS.index(current[pid]["queue_order"]) if pid is not None else 0
+    order = c2.selectbox("Serve items", store.QUEUE_ORDERS, now, format_func=spaced, key="admin_queue_order")
+    if pid is not None and c3.button("Set queue order", key="admin_set_queue_order"):
+        write(lambda s: store.set_queue_order(s, actor=actor, project_id=pid, queue_order=order), "Queue order saved.")

@@ -12,22 +12,26 @@ from sqlalchemy import func, select
 
 from db import store
 from db.models import Assignment, Comparison, Judgement, User
+from db.queue_order import QUEUE_ORDERS
 from db.session import make_session_factory, run_in_transaction
 
 N_WRITERS = 20
 N_ITEMS = 100  # every writer judges every item: 20 x 100 = 2,000 judgements
 
 
-def _crowd(s, tmp_path, name: str, n_items: int, judges: int, *, first: int) -> tuple[int, list[str]]:
+def _crowd(
+    s, tmp_path, name: str, n_items: int, judges: int, *, first: int, queue_order: str = "as_imported"
+) -> tuple[int, list[str]]:
     """N_WRITERS annotators `<name>NN`, runs of systems fast and slow over n_items dialogues from d-<first>, and a
-    project `name` over them with `judges` annotators per item; (project id, annotator names)."""
+    project `name` over them with `judges` annotators per item served in `queue_order`; (project id, annotator
+    names)."""
     names = [f"{name}{i:02d}" for i in range(N_WRITERS)]
     password_hash = PasswordHasher().hash("writer-password")  # hashed once: 20 argon2 hashes would dominate the test
     s.add_all(User(name=n, role="annotator", password_hash=password_hash) for n in names)
     for system in ("fast", "slow"):
         store.import_run(s, actor="admin", run_dir=write_run(tmp_path / system, system, n_items, first=first))
     project = store.create_project(
-        s, actor="admin", name=name, system_names=["fast", "slow"], annotators_per_item=judges
+        s, actor="admin", name=name, system_names=["fast", "slow"], annotators_per_item=judges, queue_order=queue_order
     )
     return project["id"], names
 
@@ -120,11 +124,13 @@ def _annotate_queue(url: str, project_id: int, user: str) -> None:
         factory.kw["bind"].dispose()
 
 
-def test_queue_never_gives_an_item_more_judges_than_the_project_asks(factory, db_url, tmp_path):
+@pytest.mark.parametrize("queue_order", QUEUE_ORDERS)
+def test_queue_never_gives_an_item_more_judges_than_the_project_asks(factory, db_url, tmp_path, queue_order):
     """20 processes take items and judge them at once (the PostgreSQL run failed this before items were claimed
-    under FOR UPDATE SKIP LOCKED: 4-20 judges on some items, none on others)."""
+    under FOR UPDATE SKIP LOCKED: 4-20 judges on some items, none on others), in every queue order: as_imported sends
+    everyone to the same items, random and most_informative give each annotator an order of their own."""
     with factory.begin() as s:
-        project_id, names = _crowd(s, tmp_path, "queue", QUEUE_ITEMS, JUDGES, first=500)
+        project_id, names = _crowd(s, tmp_path, "queue", QUEUE_ITEMS, JUDGES, first=500, queue_order=queue_order)
     factory.kw["bind"].dispose()
     ctx = multiprocessing.get_context("fork")
     processes = [ctx.Process(target=_annotate_queue, args=(db_url, project_id, n)) for n in names]

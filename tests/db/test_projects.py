@@ -34,6 +34,7 @@ def test_create_project_pairs_every_system_pair_with_stored_random_sides(factory
         )
     assert project["n_items"] == 3 * N_DIALOGUES and project["systems"] == list(SYSTEMS)
     assert project["guidelines"] == "Be fair." and project["annotators_per_item"] == 2
+    assert project["queue_order"] == "as_imported"  # the default: the stored position
     rows = _sides(factory, project["id"])
     assert len({c.position for c, _ in rows}) == len(rows)  # a stored serving order
     assert {name for _, name in rows} == set(SYSTEMS)  # every system sometimes on the left: sides were shuffled
@@ -81,6 +82,11 @@ def test_create_project_gold_items_are_stored_as_sides(factory):
         ({"n_items": 0}, StoreError, r"n_items: expected None or an int >= 1, got 0"),
         ({"gold_items": {"d-99": "sys_a"}}, NotFoundError, r"gold_items: expected ids of dialogues shared"),
         ({"gold_items": {"d-1": "sys_c"}}, StoreError, r"gold_items\['d-1'\]: expected one of the project's systems"),
+        (
+            {"queue_order": "fastest"},
+            StoreError,
+            r"queue_order: expected one of as_imported, random, most_informative, got 'fastest'",
+        ),
         ({"actor": "alice"}, PermissionDeniedError, r"'alice' has role 'annotator'; this needs 'admin'"),
     ],
 )
