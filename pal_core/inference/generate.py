@@ -170,7 +170,7 @@ def generate_after(
     out = model.generate(
         input_ids=input_ids,
         attention_mask=torch.cat([prefix.mask, mask], dim=1).to(model.device),
-        cache=prefix.cache,
+        **{kvcache.CACHE_ARG: prefix.cache},
         **kwargs,
     )
     return [_clean(row, tokenizer, eos) for row in out[:, input_ids.shape[1] :].tolist()]
