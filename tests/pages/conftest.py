@@ -12,7 +12,7 @@ from pal_core import data
 
 @pytest.fixture(scope="session")
 def demo_db_file(tmp_path_factory) -> Path:
-    """A SQLite file with the schema and the demo seeded (users, 3 systems, a project, ~10 judgements)."""
+    """A SQLite file with the schema and the demo seeded (users, 4 systems, a project, ~10 judgements)."""
     path = tmp_path_factory.mktemp("demo-db") / "demo.db"
     url = f"sqlite:///{path}"
     upgrade_db(url)
