@@ -1,4 +1,4 @@
-"""Consistency classifier (consistency.py, consistency_train.py, nli_pairs.py): NLI file reading, a 2-step training
+"""Consistency classifier (judge/classifier.py, config.py, train.py, nli_pairs.py): NLI file reading, a 2-step training
 run on a tiny random BERT, inference helpers, devices, CLI."""
 
 import gzip
