@@ -1,12 +1,11 @@
 """The one way long-running `pal` commands read their settings: config dataclasses filled from `--field_name value`
 flags and an optional `--config file.yaml` (keys = field names; flags on the line win), by TRL's `TrlParser`.
 
-`pal <cmd> --help` is answered without importing the config classes, whose modules import torch: `help.py`
-reads their fields from the source.
+`pal <cmd> --help` imports only our torch-free config modules and lists TRL's fields from a generated table
+(`help.py`); TRL's classes are imported when a command runs.
 """
 
 import difflib
-import importlib
 import inspect
 import shlex
 from collections.abc import Callable
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from pal_core.cli.help import format_help
+from pal_core.cli.help import format_help, load
 from pal_core.errors import ConfigError, PalError
 
 # Typer hands every argument over untouched (its own --help too) so the dataclass parser reads them.
@@ -24,20 +23,16 @@ PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True, "help_
 
 @dataclass(frozen=True)
 class ConfigSpec:
-    """The config dataclasses of one command, named "module:Class" so that --help needs no import."""
+    """The config dataclasses of one command, named "module:Class"."""
 
-    configs: tuple[str, ...]
-    defaults: str | None = None  # "module:function" returning PAL's overrides of the dataclass defaults
-
-
-def load(ref: str) -> object:
-    """The object a "module:name" reference names (imports the module)."""
-    module, name = ref.split(":")
-    return getattr(importlib.import_module(module), name)
+    configs: tuple[str, ...]  # ours, in torch-free modules: --help imports them
+    library: tuple[str, ...] = ()  # TRL's (their modules import torch): --help lists them from help.LIBRARY_TABLE
+    defaults: str | None = None  # "module:function" returning PAL's overrides of the dataclass defaults (run time)
+    shown_defaults: str | None = None  # "module:NAME" of the torch-free dict of those overrides --help shows
 
 
 def config_types(spec: ConfigSpec) -> tuple[type, ...]:
-    return tuple(load(ref) for ref in spec.configs)
+    return tuple(load(ref) for ref in (*spec.configs, *spec.library))
 
 
 def parse_config(argv: list[str], types: tuple[type, ...], defaults: dict | None = None, prog: str = "pal") -> tuple:
@@ -123,12 +118,8 @@ def config_command(group: typer.Typer, name: str, spec: ConfigSpec, run: Callabl
 
     def command(ctx: typer.Context) -> None:
         if "-h" in ctx.args or "--help" in ctx.args:
-            try:
-                print(format_help(ctx.command_path, help, spec.configs, spec.defaults))
-            except (LookupError, OSError, SyntaxError):  # a config class without readable source: ask argparse
-                from trl import TrlParser
-
-                print(TrlParser(config_types(spec), prog=ctx.command_path).format_help())
+            shown = load(spec.shown_defaults) if spec.shown_defaults else None
+            print(format_help(ctx.command_path, help, spec.configs, spec.library, shown, spec.defaults))
             return
         defaults = load(spec.defaults)() if spec.defaults else None
         configs = parse_config(ctx.args, config_types(spec), defaults, prog=ctx.command_path)

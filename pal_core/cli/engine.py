@@ -12,7 +12,7 @@ import typer
 
 from pal_core.cli.config import ConfigSpec, config_command
 
-EVAL = ConfigSpec(("pal_core.inference.experiments:EvalConfig",))
+EVAL = ConfigSpec(("pal_core.inference.config:EvalConfig",))
 RunsArgument = Annotated[list[Path], typer.Argument(help="Run directories written by `pal evaluate`.")]
 
 

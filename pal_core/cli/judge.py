@@ -59,7 +59,7 @@ class LabelConfig:
             raise ConfigError(f"LabelConfig.batch_size: expected >= 1, got {self.batch_size}")
 
 
-TRAIN_CONSISTENCY = ConfigSpec(("pal_core.judge.train:ConsistencyConfig", f"{__name__}:ConsistencyDataConfig"))
+TRAIN_CONSISTENCY = ConfigSpec(("pal_core.judge.config:ConsistencyConfig", f"{__name__}:ConsistencyDataConfig"))
 LABEL = ConfigSpec((f"{__name__}:LabelConfig",))
 
 

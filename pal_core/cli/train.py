@@ -1,8 +1,8 @@
 """`pal train sft`, `pal train dpo` and `pal sample-rejected`.
 
 Flags are the dataclass field names (ours + TRL's SFTConfig/DPOConfig, or GenerationConfig), parsed by TRL's
-`TrlParser` (pal_core/cli/config.py); `--config file.yaml` sets any of them (keys = field names) and flags given on
-the line win over it. torch, transformers and TRL are imported only when a command runs.
+`TrlParser` (pal_core/cli/config.py); `--help` lists TRL's fields from the table pal_core/cli/library_fields.json.
+`--config file.yaml` sets any of them (keys = field names) and flags given on the line win over it. torch, transformers and TRL are imported only when a command runs.
 """
 
 import json
@@ -13,15 +13,19 @@ import typer
 from pal_core.cli.config import ConfigSpec, config_command
 
 SFT = ConfigSpec(
-    ("pal_core.training.train:PalSftConfig", "trl.trainer.sft_config:SFTConfig"),
+    ("pal_core.training.config:PalSftConfig",),
+    ("trl.trainer.sft_config:SFTConfig",),
     "pal_core.training.train:sft_defaults",
+    "pal_core.training.config:SFT_DEFAULTS",
 )
 DPO = ConfigSpec(
-    ("pal_core.training.train:PalDpoConfig", "trl.trainer.dpo_config:DPOConfig"),
+    ("pal_core.training.config:PalDpoConfig",),
+    ("trl.trainer.dpo_config:DPOConfig",),
     "pal_core.training.train:dpo_defaults",
+    "pal_core.training.config:DPO_DEFAULTS",
 )
 SAMPLE_REJECTED = ConfigSpec(
-    ("pal_core.training.rejected:SampleRejectedConfig", "pal_core.inference.generate:GenerationConfig")
+    ("pal_core.training.config:SampleRejectedConfig", "pal_core.inference.config:GenerationConfig")
 )
 
 

@@ -1,7 +1,6 @@
-"""Evaluation runs: `EvalConfig` (the run's own settings on top of `GenerationConfig` and `SelectConfig`), running a
-system on a data file and writing its run directory (formats.write_run: outputs.jsonl, config.json and metrics.json,
-each once and atomically; then summary.md), the counterfactual persona swap (same histories, another dialogue's
-persona) and selector-only runs.
+"""Evaluation runs: an `EvalConfig` (torch-free, inference/config.py) run as a system on a data file, and its run
+directory written (formats.write_run: outputs.jsonl, config.json and metrics.json, each once and atomically; then
+summary.md); the counterfactual persona swap (same histories, another dialogue's persona) and selector-only runs.
 
 Scoring, rescoring and comparing run directories are in `scoring.py`; the format is formats.runs (docs/interfaces.md)
 and `db.store` imports it.
@@ -12,92 +11,23 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import formats
 from formats import OutputRow
 from pal_core import data
 from pal_core.analysis.scoring import compute_run_metrics, load_consistency, metrics_table, write_jsonl
-from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
+from pal_core.errors import ConfigError, DataFormatError
 from pal_core.inference import distributed, models
-from pal_core.inference.generate import GenerationConfig
+from pal_core.inference.config import EvalConfig
 from pal_core.inference.selection import Selector
-from pal_core.inference.selectors import SelectConfig, get_selector
+from pal_core.inference.selectors import get_selector
 from pal_core.inference.systems import SYSTEMS, run_system
 
 logger = logging.getLogger(__name__)
-
-_Part = TypeVar("_Part", GenerationConfig, SelectConfig)
-
-
-@dataclass
-class EvalConfig(SelectConfig, GenerationConfig):
-    """One evaluation run: which system, model and data, where to write; decoding (GenerationConfig's fields) and
-    persona selection (SelectConfig's fields, select_then_generate only) come from the two configs it extends."""
-
-    # What to run
-    system: str = field(default="select_then_generate", metadata={"help": f"System: {', '.join(sorted(SYSTEMS))}."})
-    model: str | None = field(default=None, metadata={"help": "LM name or local path; default SmolLM2-135M-Instruct."})
-    data: str = field(default="", metadata={"help": "Examples file (PAL JSON, JSONL, ParlAI); '' = the demo file."})
-    output_dir: str = field(default="", metadata={"help": "The run directory to write; '' = runs/<system>."})
-    limit: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
-    history_window: int = field(default=3, metadata={"help": "Utterances of history kept per example."})
-    share_prefill: bool = field(
-        default=True,
-        metadata={
-            "help": "select_then_generate with the lm selector: one prefill of the persona + history prefix for "
-            "both prompts."
-        },
-    )
-    # Scoring
-    consistency_model: str | None = field(
-        default=None, metadata={"help": "Consistency model dir; default its standard dir; missing = c_score null."}
-    )
-    swap_persona: bool = field(
-        default=False, metadata={"help": "Counterfactual: give each dialogue another's persona."}
-    )
-    swap_seed: int = field(default=0, metadata={"help": "Seed of the persona derangement."})
-    # Where
-    device: str | None = field(default=None, metadata={"help": "cpu, cuda or cuda:N; default cuda if available."})
-    dtype: str | None = field(
-        default=None,
-        metadata={
-            "help": "float32, bfloat16 (on a CPU with AMX about 2x faster than float32, within 0.01 C-score: "
-            "docs/performance.md), float16, or int8 (CPU: dynamic int8 layers); default by device (CPU: float32)."
-        },
-    )
-
-    def __post_init__(self) -> None:
-        if self.system not in SYSTEMS:
-            raise UnknownNameError(
-                f"EvalConfig.system: unknown system {self.system!r}; available: {', '.join(sorted(SYSTEMS))}"
-            )
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"EvalConfig.limit: expected >= 1 or None, got {self.limit}")
-        if self.history_window < 1:
-            raise ConfigError(f"EvalConfig.history_window: expected >= 1, got {self.history_window}")
-        if self.swap_persona and self.system == "gold_persona":
-            raise ConfigError(
-                "EvalConfig.swap_persona: expected a system without gold labels, got gold_persona "
-                "(gold labels refer to the original persona)"
-            )
-        SelectConfig.__post_init__(self)
-        GenerationConfig.__post_init__(self)
-
-    def _part(self, cls: type[_Part]) -> _Part:
-        return cls(**{f.name: getattr(self, f.name) for f in fields(cls) if f.init})
-
-    def select_config(self) -> SelectConfig:
-        return self._part(SelectConfig)
-
-    def generation_config(self) -> GenerationConfig:
-        return self._part(GenerationConfig)
-
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) if self.output_dir else Path("runs") / self.system
 
 
 def load_eval_examples(cfg: EvalConfig) -> list[data.Example]:

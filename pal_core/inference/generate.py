@@ -9,49 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from pal_core.errors import ConfigError
 from pal_core.inference import kvcache
+from pal_core.inference.config import GenerationConfig
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class GenerationConfig:
-    """Decoding settings shared by every system."""
-
-    max_new_tokens: int = field(default=32, metadata={"help": "New tokens per reply."})
-    batch_size: int = field(default=32, metadata={"help": "Prompts per generate() call."})
-    do_sample: bool = field(default=False, metadata={"help": "Sample instead of greedy decoding."})
-    temperature: float = field(default=0.7, metadata={"help": "Sampling temperature (do_sample only)."})
-    top_p: float = field(default=0.9, metadata={"help": "Nucleus sampling mass (do_sample only)."})
-    seed: int = field(default=0, metadata={"help": "Torch seed set before generating."})
-    early_exit: bool = field(
-        default=True,
-        metadata={
-            "help": "Greedy: a reply leaves the batch at its end-of-turn token or the end of its first line (the only "
-            "line kept); False runs transformers' generate to the longest reply (the reference path)."
-        },
-    )
-
-    @property
-    def greedy_early_exit(self) -> bool:
-        """Whether replies come from `greedy_after` (greedy with early exit) rather than transformers' generate."""
-        return self.early_exit and not self.do_sample
-
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ConfigError(f"GenerationConfig.max_new_tokens: expected >= 1, got {self.max_new_tokens}")
-        if self.batch_size < 1:
-            raise ConfigError(f"GenerationConfig.batch_size: expected >= 1, got {self.batch_size}")
-        if self.temperature <= 0:
-            raise ConfigError(f"GenerationConfig.temperature: expected > 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            raise ConfigError(f"GenerationConfig.top_p: expected in (0, 1], got {self.top_p}")
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -205,7 +170,7 @@ def generate_after(
     out = model.generate(
         input_ids=input_ids,
         attention_mask=torch.cat([prefix.mask, mask], dim=1).to(model.device),
-        cache=prefix.cache,
+        **{kvcache.CACHE_ARG: prefix.cache},
         **kwargs,
     )
     return [_clean(row, tokenizer, eos) for row in out[:, input_ids.shape[1] :].tolist()]

@@ -11,10 +11,17 @@ on one prompt pass.
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+# The KV-cache keyword of forward() and generate(), and the output field holding the cache, in transformers 5.x (the
+# older `past_key_values` name is deprecated there and removed in 5.40). pyproject pins transformers below 6; a
+# model whose forward does not take this keyword gets the reference path, with a warning.
+CACHE_ARG = "cache"
 
 # Candidate rows whose logits are materialised at a time (rows x tokens x vocab): bounds memory at any batch size.
 LOGIT_CHUNK_ROWS = 8
@@ -47,21 +54,41 @@ def _positions(full_mask: torch.Tensor, width: int) -> torch.Tensor:
     return (full_mask.cumsum(-1) - 1).clamp(min=0)[:, -width:]
 
 
-def _cache_of(out: Any) -> Any:
-    cache = getattr(out, "cache", None)
-    return cache if cache is not None else getattr(out, "past_key_values", None)
-
-
 def supports_branching(cache: Any) -> bool:
     """A cache whose layers expose keys/values tensors (transformers' DynamicCache): rows can be copied out."""
     layers = getattr(cache, "layers", None)
     return bool(layers) and all(hasattr(layer, "keys") and hasattr(layer, "values") for layer in layers)
 
 
+def _takes_cache(module: Any) -> bool:
+    return CACHE_ARG in inspect.signature(module.forward).parameters
+
+
+def cache_api_problem(model: Any) -> str | None:
+    """Why the shared-prefill path cannot run `model`, or None when it can: its forward must take `cache=` by name
+    (a renamed keyword would otherwise vanish into **kwargs and every block would start from an empty cache)."""
+    if not _takes_cache(model):
+        return f"{type(model).__name__}.forward takes no {CACHE_ARG!r} argument"
+    head = _output_head(model)
+    if head is not None and not _takes_cache(head[0]):
+        return f"{type(head[0]).__name__}.forward (the decoder) takes no {CACHE_ARG!r} argument"
+    return None
+
+
+def fall_back(reason: str) -> None:
+    """Say loudly that the shared-prefill path is off and why; the caller then takes the reference path."""
+    warnings.warn(f"KV-cache fast path off, using the reference path: {reason}", RuntimeWarning, stacklevel=3)
+
+
 @torch.inference_mode()
 def run_block(model: Any, seqs: list[list[int]], pad_id: int, prefix: Prefix | None = None) -> Prefix | None:
-    """Run `seqs` (one non-empty list per row, left-padded) after `prefix`; None when the model returns no cache that
-    can be branched. The prefix's cache is extended in place: `branch` it first to keep it."""
+    """Run `seqs` (one non-empty list per row, left-padded) after `prefix`; None, with a warning naming the reason,
+    when the model does not take `cache=` or returns no cache that can be branched. The prefix's cache is extended
+    in place: `branch` it first to keep it."""
+    problem = cache_api_problem(model)
+    if problem is not None:
+        fall_back(problem)
+        return None
     device = model.device
     ids, mask = pad(seqs, pad_id, left=True)
     full_mask = mask if prefix is None else torch.cat([prefix.mask, mask], dim=1)
@@ -69,12 +96,13 @@ def run_block(model: Any, seqs: list[list[int]], pad_id: int, prefix: Prefix | N
         input_ids=ids.to(device),
         attention_mask=full_mask.to(device),
         position_ids=_positions(full_mask, ids.shape[1]).to(device),
-        cache=prefix.cache if prefix is not None else None,
         use_cache=True,
         logits_to_keep=1,
+        **{CACHE_ARG: prefix.cache if prefix is not None else None},
     )
-    cache = _cache_of(out)
+    cache = getattr(out, CACHE_ARG, None)
     if cache is None or not supports_branching(cache):
+        fall_back(f"{type(model).__name__} returned {type(cache).__name__}, not a cache with per-layer keys/values")
         return None
     all_ids = ids if prefix is None else torch.cat([prefix.ids, ids], dim=1)
     return Prefix(cache=cache, ids=all_ids, mask=full_mask, last_logits=out.logits[:, -1])
@@ -142,7 +170,7 @@ def candidate_logprobs(
             "input_ids": rest_ids,
             "attention_mask": full_mask,
             "position_ids": _positions(full_mask, rest_ids.shape[1]),
-            "cache": rows.cache,
+            CACHE_ARG: rows.cache,
         }
         head = _output_head(model)
         if head is not None:

@@ -8,65 +8,16 @@ The LM selector is in `lm_selector.py`; embedding similarity, NLI, the oracle an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from pal_core.data.loaders import Example
 from pal_core.errors import ConfigError, DataFormatError, UnknownNameError
+from pal_core.inference.config import SelectConfig
 from pal_core.inference.lm_selector import LMSelector
 from pal_core.inference.selection import Selection, Selector, make_selection, one_hot
 from pal_core.judge.classifier import CLASS_NAMES
-
-LM_REDUCTIONS = ("mean", "sum", "first")
-
-
-@dataclass
-class SelectConfig:
-    """How persona sentences are chosen for the generate prompt."""
-
-    selector: str = field(default="lm", metadata={"help": "Selector name: embedding, lm, nli, none, oracle."})
-    threshold: float | None = field(
-        default=None,
-        metadata={"help": "Below this best score the selector picks none (embedding: cosine 0.35, nli: 0.5)."},
-    )
-    select_batch_size: int = field(
-        default=8, metadata={"help": "Examples per selector forward pass (lm: all their candidates)."}
-    )
-    lm_mode: str = field(default="score", metadata={"help": "lm selector: 'score' candidates or 'generate' + parse."})
-    lm_reduction: str = field(
-        default="mean",
-        metadata={
-            "help": "lm score mode: 'mean' or 'sum' token log-prob of each candidate line, or 'first': log-prob of "
-            "its first token (the number or 'No'), from the prompt pass alone."
-        },
-    )
-    lm_none_bias: float = field(
-        default=0.0,
-        metadata={"help": "lm score mode: added to the none candidate's score (fit on a development set)."},
-    )
-    lm_prefix_cache: bool = field(
-        default=True,
-        metadata={"help": "lm score mode: run each prompt once and score its candidates on its KV cache."},
-    )
-    use_full_history: bool = field(
-        default=False, metadata={"help": "embedding/nli: compare with the whole history, not the last utterance."}
-    )
-
-    def __post_init__(self) -> None:
-        if self.selector not in SELECTORS:
-            raise UnknownNameError(
-                f"SelectConfig.selector: unknown selector {self.selector!r}; available: {', '.join(sorted(SELECTORS))}"
-            )
-        if self.select_batch_size < 1:
-            raise ConfigError(f"SelectConfig.select_batch_size: expected >= 1, got {self.select_batch_size}")
-        if self.lm_mode not in ("score", "generate"):
-            raise ConfigError(f"SelectConfig.lm_mode: expected 'score' or 'generate', got {self.lm_mode!r}")
-        if self.lm_reduction not in LM_REDUCTIONS:
-            raise ConfigError(
-                f"SelectConfig.lm_reduction: expected one of {', '.join(LM_REDUCTIONS)}, got {self.lm_reduction!r}"
-            )
 
 
 def _query_text(ex: Example, use_full_history: bool) -> str:

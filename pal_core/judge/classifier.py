@@ -4,7 +4,7 @@ contradict (-1).
 A cross-encoder (the offline MiniLM or any local BERT-style checkpoint with a 3-way head) fed the response as premise
 and the persona sentence as hypothesis. `ConsistencyModel` scores pairs in length-sorted batches for C-score,
 contradiction pre-flags, the NLI selector and `pal label`; `label_examples` spreads labelling over `accelerate`
-processes. Reading and scoring NLI files: nli_pairs.py; training (`pal train consistency`): consistency_train.py.
+processes. Reading and scoring NLI files: nli_pairs.py; training (`pal train consistency`): train.py.
 """
 
 import json
@@ -63,7 +63,7 @@ class ConsistencyModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, device: str | None = None) -> "ConsistencyModel":
-        """Load a directory written by `consistency_train.train_consistency` (default: default_model_dir()) onto
+        """Load a directory written by `train.train_consistency` (default: default_model_dir()) onto
         `device` (cpu, cuda, cuda:N; default cuda when available)."""
         torch_device = pick_device(device)  # a bad or unavailable device fails first, even without a model
         path = Path(path) if path else default_model_dir()

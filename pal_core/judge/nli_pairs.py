@@ -1,7 +1,7 @@
 """Labelled (persona sentence, response) pairs for the consistency classifier: the pair type, the reader of the
 rcdg / Dialogue NLI `sentence</s>sentence</s>label` files and the dev-set scoring (accuracy, confusion matrix).
 
-Holds no model code: `evaluate_pairs` scores a loaded `ConsistencyModel`; training is in consistency_train.py.
+Holds no model code: `evaluate_pairs` scores a loaded `ConsistencyModel`; training is in train.py.
 """
 
 from collections.abc import Sequence

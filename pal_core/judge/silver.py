@@ -8,7 +8,7 @@ extra pairs:
 - contradict: the persona sentence negated by a small rule set ("i am X" -> "i am not X", "i like X" -> "i dislike X",
   "i have X" -> "i do not have X", ...) with the same response, which still entails the original sentence.
 Never build them from a file of evaluation dialogues: they would leak into C-score. The caller of
-`consistency_train.train_consistency` builds them (`build_silver_pairs`) and passes them in.
+`train.train_consistency` builds them (`build_silver_pairs`) and passes them in.
 """
 
 import itertools
@@ -16,14 +16,11 @@ import json
 import random
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pal_core.data.loaders import open_text
 from pal_core.errors import DataFormatError
+from pal_core.judge.config import ConsistencyConfig
 from pal_core.judge.nli_pairs import NliPair
-
-if TYPE_CHECKING:
-    from pal_core.judge.train import ConsistencyConfig
 
 _COPULA = re.compile(r"\b(am|is|are|was|were)\b")
 _OPPOSITE_VERB = {"love": "hate", "hate": "love", "like": "dislike", "dislike": "like", "enjoy": "hate"}
@@ -121,7 +118,7 @@ def silver_pairs(
     return out
 
 
-def build_silver_pairs(cfg: "ConsistencyConfig") -> list[NliPair]:
+def build_silver_pairs(cfg: ConsistencyConfig) -> list[NliPair]:
     """The silver pairs a consistency training config asks for (cfg.silver, silver_limit, silver_contradictions,
     seed); none when cfg.silver is empty."""
     if not cfg.silver:

@@ -14,10 +14,10 @@ import datasets
 from pal_core.data.loaders import Example, iter_json_lines, open_write
 from pal_core.errors import DataFormatError, UnknownNameError
 from pal_core.inference import prompts
+from pal_core.training.config import SFT_TASKS
 
 logger = logging.getLogger(__name__)
 
-SFT_TASKS = ("select", "generate", "full_persona")
 PREFERENCE_SOURCES = ("rejected-sampling", "human")
 ROLES = ("system", "user", "assistant")
 

@@ -1,5 +1,5 @@
-"""PAL training: stage-1 mixture SFT and stage-2 DPO on TRL's trainers (+ PEFT LoRA), with their configs and PAL's
-trainer defaults. Rejected sampling (the pairs between the stages) is in `rejected.py`, the run directory in
+"""PAL training: stage-1 mixture SFT and stage-2 DPO on TRL's trainers (+ PEFT LoRA); their configs and PAL's
+trainer defaults are in the torch-free `config.py`. Rejected sampling (the pairs between the stages) is in `rejected.py`, the run directory in
 `runs.py`.
 
 Our dataclasses hold only what TRL's `SFTConfig` / `DPOConfig` do not: data, task mixture and LoRA settings. Every
@@ -8,7 +8,7 @@ final model (LoRA merged by default) with its tokenizer, loadable by path like a
 `config.json` sits there too, which is why ours is called `train_config.json`.
 """
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,8 @@ from trl import DPOConfig, DPOTrainer, ModelConfig, SFTConfig, SFTTrainer, get_p
 from pal_core.data.loaders import load_examples
 from pal_core.errors import ConfigError
 from pal_core.inference import models
+from pal_core.training.config import DPO_DEFAULTS, SFT_DEFAULTS, PalDpoConfig, PalSftConfig, _ModelFields
 from pal_core.training.records import (
-    SFT_TASKS,
     build_preference_dataset,
     build_sft_dataset,
     load_preferences,
@@ -32,44 +32,25 @@ from pal_core.training.records import (
 from pal_core.training.runs import resume_point, run_trainer
 
 
-def _trainer_defaults() -> dict[str, Any]:
-    """Settings both stages share; bf16 only on a GPU that supports it, fp16 on other GPUs, fp32 on the CPU (TRL
-    would turn bf16 on for the CPU too)."""
+def _device_defaults() -> dict[str, Any]:
+    """bf16 only on a GPU that supports it, fp16 on other GPUs, fp32 on the CPU (TRL would turn bf16 on for the CPU
+    too)."""
     bf16 = models.cuda_bf16_supported()
     return {
         "bf16": bf16,
         "fp16": torch.cuda.is_available() and not bf16,  # T4/V100: fp16 autocast with a gradient scaler
-        "activation_checkpointing": False,  # 135M-parameter models fit easily; checkpointing only costs speed
         "dataloader_pin_memory": torch.cuda.is_available(),
-        "logging_steps": 10,
-        "save_strategy": "steps",
-        "save_steps": 500,
-        "save_total_limit": 2,
-        "report_to": "none",  # offline: no wandb / tensorboard unless asked for
     }
 
 
 def sft_defaults() -> dict[str, Any]:
-    """PAL's stage-1 trainer defaults (DESIGN §1: lr 2e-5, 3 epochs as for the Llama recipe)."""
-    return {
-        **_trainer_defaults(),
-        "learning_rate": 2e-5,
-        "num_train_epochs": 3,
-        "per_device_train_batch_size": 16,
-        "completion_only_loss": True,
-    }
+    """PAL's stage-1 trainer defaults: config.SFT_DEFAULTS plus the device's precision."""
+    return {**_device_defaults(), **SFT_DEFAULTS}
 
 
 def dpo_defaults() -> dict[str, Any]:
-    """PAL's stage-2 trainer defaults (DESIGN §1: sigmoid DPO, beta 0.1, lr 1e-6, 3 epochs)."""
-    return {
-        **_trainer_defaults(),
-        "learning_rate": 1e-6,
-        "num_train_epochs": 3,
-        "per_device_train_batch_size": 8,
-        "beta": 0.1,
-        "loss_type": ["sigmoid"],
-    }
+    """PAL's stage-2 trainer defaults: config.DPO_DEFAULTS plus the device's precision."""
+    return {**_device_defaults(), **DPO_DEFAULTS}
 
 
 def make_sft_args(**overrides: Any) -> SFTConfig:
@@ -80,83 +61,6 @@ def make_sft_args(**overrides: Any) -> SFTConfig:
 def make_dpo_args(**overrides: Any) -> DPOConfig:
     """TRL's DPOConfig with PAL's defaults, then `overrides`."""
     return DPOConfig(**{**dpo_defaults(), **overrides})
-
-
-@dataclass
-class _ModelFields:
-    """Model and LoRA settings shared by both stages."""
-
-    # Parameters that control the model
-    model: str | None = field(
-        default=None,
-        metadata={"help": "Start checkpoint: local dir (a full model or a LoRA adapter), hub id, or None = SmolLM2."},
-    )
-    use_lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (PEFT) instead of all weights."})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling alpha."})
-    lora_dropout: float = field(default=0.05, metadata={"help": "LoRA dropout."})
-    lora_target_modules: list[str] | None = field(
-        default=None, metadata={"help": "LoRA target modules (None: PEFT's)."}
-    )
-    merge_lora: bool = field(
-        default=True, metadata={"help": "Save the LoRA merged into a plain checkpoint (false: save the adapter)."}
-    )
-    # Parameters that control the run
-    limit: int | None = field(default=None, metadata={"help": "Use only the first N training records."})
-    resume: bool = field(
-        default=False, metadata={"help": "Resume from the newest complete checkpoint-N in output_dir."}
-    )
-
-    def _check_common(self) -> None:
-        name = type(self).__name__
-        if not self.train_file:
-            raise ConfigError(f"{name}.train_file: expected a path, got {self.train_file!r}")
-        if self.limit is not None and self.limit < 1:
-            raise ConfigError(f"{name}.limit: expected >= 1 or None, got {self.limit}")
-        if self.lora_r < 1:
-            raise ConfigError(f"{name}.lora_r: expected >= 1, got {self.lora_r}")
-        if not 0 <= self.lora_dropout < 1:
-            raise ConfigError(f"{name}.lora_dropout: expected in [0, 1), got {self.lora_dropout}")
-
-
-@dataclass
-class PalSftConfig(_ModelFields):
-    """Stage 1: which data and which PAL tasks (select + generate = the mixture; full_persona = the SFT baseline)."""
-
-    train_file: str | None = field(
-        default=None, metadata={"help": "Training examples (any format load_examples reads)."}
-    )
-    eval_file: str | None = field(default=None, metadata={"help": "Optional held-out examples for eval loss."})
-    data_format: str | None = field(default=None, metadata={"help": "parlai, pal, jsonl or rcdg (None: guess)."})
-    tasks: list[str] = field(
-        default_factory=lambda: ["select", "generate"],
-        metadata={"help": "Tasks per example.", "choices": list(SFT_TASKS)},
-    )
-    history_window: int = field(default=3, metadata={"help": "Utterances of history kept (PAL: 1-3)."})
-
-    def __post_init__(self) -> None:
-        self._check_common()
-        bad = [t for t in self.tasks if t not in SFT_TASKS]
-        if not self.tasks or bad or len(set(self.tasks)) != len(self.tasks):
-            raise ConfigError(f"PalSftConfig.tasks: expected distinct names from {list(SFT_TASKS)}, got {self.tasks}")
-        if self.history_window < 1:
-            raise ConfigError(f"PalSftConfig.history_window: expected >= 1, got {self.history_window}")
-
-
-@dataclass
-class PalDpoConfig(_ModelFields):
-    """Stage 2: the preference file (docs/preference_format.md) and LoRA on by default, as in the paper."""
-
-    use_lora: bool = field(default=True, metadata={"help": "Train a LoRA adapter (PEFT) instead of all weights."})
-    train_file: str | None = field(default=None, metadata={"help": "Preference pairs JSONL."})
-    eval_file: str | None = field(default=None, metadata={"help": "Optional held-out preference pairs JSONL."})
-
-    def __post_init__(self) -> None:
-        self._check_common()
-        if not self.model:  # PAL aligns the stage-1 model; a silent fallback to the base LM would skip stage 1
-            raise ConfigError(
-                "PalDpoConfig.model: expected the stage-1 model (a `pal train sft` run dir or adapter), got nothing"
-            )
 
 
 def _load_trainable(name: str | None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:

@@ -1,4 +1,4 @@
-"""Consistency classifier (consistency.py, consistency_train.py, nli_pairs.py): NLI file reading, a 2-step training
+"""Consistency classifier (judge/classifier.py, config.py, train.py, nli_pairs.py): NLI file reading, a 2-step training
 run on a tiny random BERT, inference helpers, devices, CLI."""
 
 import gzip
@@ -13,9 +13,11 @@ from safetensors.torch import load_file
 from pal_core.cli.app import main
 from pal_core.data.loaders import Example, load_examples, write_examples
 from pal_core.errors import ConfigError, DataFormatError, ModelNotFoundError
+from pal_core.judge import train as train_module
 from pal_core.judge.classifier import ConsistencyModel, default_model_dir, label_examples
+from pal_core.judge.config import ConsistencyConfig
 from pal_core.judge.nli_pairs import evaluate_pairs, load_nli_pairs
-from pal_core.judge.train import ConsistencyConfig, _class_weights, train_consistency
+from pal_core.judge.train import _class_weights, train_consistency
 
 NLI_LINES = [
     "i have a dog .</s>i have a dog .</s>positive",
@@ -222,3 +224,36 @@ def test_label_examples_fills_labels_in_input_order(trained):
     labelled = label_examples(model, examples, threshold=0.0)
     assert [e.id for e in labelled] == ["0", "1", "2"] and all(e.persona_label == (0, 1) for e in labelled)
     assert [e.persona_label for e in label_examples(model, examples, threshold=1.01)] == [(-1,)] * 3
+
+
+def test_a_stopped_run_resumes_from_its_last_epoch_checkpoint(tiny_bert, nli_file, tmp_path, monkeypatch):
+    pairs = load_nli_pairs(nli_file)  # 10 pairs, batch 5: 2 steps per epoch
+
+    def cfg(out, **kw):
+        return ConsistencyConfig(model=str(tiny_bert), lr=0.01, epochs=2, batch_size=5, swap_augment=False,
+                                 output_dir=str(out), **kw)  # fmt: skip
+
+    whole = train_consistency(pairs, pairs[:6], cfg(tmp_path / "whole"))
+    out = tmp_path / "stopped"
+    original = train_module._EpochEnd.on_step_end
+
+    def stop_in_epoch_2(self, args, state, control, **kwargs):
+        if state.global_step == 3:
+            raise KeyboardInterrupt  # the run is killed after epoch 1's checkpoint was saved
+        return original(self, args, state, control, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module._EpochEnd, "on_step_end", stop_in_epoch_2)
+        with pytest.raises(KeyboardInterrupt):
+            train_consistency(pairs, pairs[:6], cfg(out))
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 2  # epoch 1's model is there, loadable
+    assert ConsistencyModel.load(out, device="cpu").predict([("i like tea .", "i hate tea .")])[0] in (-1, 0, 1)
+    with pytest.raises(ConfigError, match="expected a directory without checkpoints"):
+        train_consistency(pairs, pairs[:6], cfg(out))  # a stopped run is never silently overwritten
+    resumed = train_consistency(pairs, pairs[:6], cfg(out, resume=True))
+    assert (resumed["resumed_from"], resumed["steps"], len(resumed["history"])) == ("checkpoint-2", 4, 2)
+    assert resumed["history"][0] == whole["history"][0]  # epoch 1, from the checkpoint's log
+    assert [h["train_loss"] for h in resumed["history"]] == pytest.approx([h["train_loss"] for h in whole["history"]])
+    assert not list(out.glob("checkpoint-*")) and not list(
+        out.glob(".saving-*")
+    )  # a finished run keeps the model only

@@ -137,15 +137,13 @@ def test_selection_matches_hand_computation():
     assert result["selection_accuracy_gold_persona"] == pytest.approx(1.0)
 
 
-def test_selection_macro_agrees_with_sklearn_on_single_labels():
-    from sklearn.metrics import precision_recall_fscore_support
-
-    predictions, gold = [0, 1, 1, -1, 2, -1, 0], [0, 1, 2, -1, -1, 0, 3]
-    precision, recall, f1, _ = precision_recall_fscore_support(gold, predictions, average="macro", zero_division=0)
-    result = load_metric("selection").compute(predictions=predictions, references=[[g] for g in gold])
-    assert result["selection_precision"] == pytest.approx(precision)
-    assert result["selection_recall"] == pytest.approx(recall)
-    assert result["selection_f1"] == pytest.approx(f1)
+def test_selection_macro_scores_a_hit_on_a_multi_index_gold_as_that_index():
+    # Gold classes become [1, 0, -1, 2] (a right pick on [0, 1] counts as class 1, a miss on [0] as class 0).
+    #   -1: P 1, R 1, F 1; 0: never predicted, P 0, R 0; 1: P 1/2, R 1, F 2/3; 2: P 0 (its one pick was wrong), R 0.
+    result = load_metric("selection").compute(predictions=[1, 2, -1, 1], references=[[0, 1], [0], [-1], [2]])
+    assert result["selection_precision"] == pytest.approx(1.5 / 4)
+    assert result["selection_recall"] == pytest.approx(2 / 4)
+    assert result["selection_f1"] == pytest.approx((1 + 2 / 3) / 4)
 
 
 def test_selection_empty_subset_is_nan():

@@ -1,6 +1,7 @@
 """Persona selection accuracy and macro precision/recall/F1 against gold labels, with "none" (-1) as a class."""
 
 import evaluate
+from sklearn.metrics import precision_recall_fscore_support
 
 from pal_core.analysis.metrics.info import INDEX, INDEX_LIST, metric_info
 from pal_core.errors import PalError
@@ -13,8 +14,8 @@ index, or -1 for "no persona sentence". A reference is the gold label list: the 
   separately on the gold-none subset and the gold-persona subset (NaN when a subset is empty).
 - precision / recall / F1: macro averages over the classes {none, 0, 1, ...} seen in the gold lists or predictions,
   as single-label multi-class scoring where each example's gold class is the prediction if it is in the gold list,
-  else the smallest gold index. A class never predicted has precision 0; a class never gold has recall 0 (as
-  scikit-learn's macro average with zero_division=0).
+  else the smallest gold index, computed by scikit-learn (`precision_recall_fscore_support`, average="macro",
+  zero_division=0: a class never predicted has precision 0, a class never gold has recall 0).
 All scores are on a 0-1 scale.
 """
 
@@ -59,23 +60,17 @@ class Selection(evaluate.Metric):
             _check(index, prediction, gold)
             correct.append(prediction in gold)
             gold_classes.append(prediction if prediction in gold else min(gold))
-        precisions, recalls, f1s = [], [], []
-        for cls in sorted(set(predictions) | set(gold_classes)):
-            tp = sum(p == cls and g == cls for p, g in zip(predictions, gold_classes, strict=True))
-            n_predicted = sum(p == cls for p in predictions)
-            n_gold = sum(g == cls for g in gold_classes)
-            precision = tp / n_predicted if n_predicted else 0.0
-            recall = tp / n_gold if n_gold else 0.0
-            precisions.append(precision)
-            recalls.append(recall)
-            f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+        # Macro averages over the classes seen in either list; a class with no prediction (no gold) scores 0.
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            gold_classes, predictions, average="macro", zero_division=0
+        )
         none_hits = [ok for ok, gold in zip(correct, references, strict=True) if gold == [NONE]]
         persona_hits = [ok for ok, gold in zip(correct, references, strict=True) if gold != [NONE]]
         return {
             "selection_accuracy": sum(correct) / len(correct),
-            "selection_precision": sum(precisions) / len(precisions),
-            "selection_recall": sum(recalls) / len(recalls),
-            "selection_f1": sum(f1s) / len(f1s),
+            "selection_precision": float(precision),
+            "selection_recall": float(recall),
+            "selection_f1": float(f1),
             "selection_accuracy_gold_none": sum(none_hits) / len(none_hits) if none_hits else float("nan"),
             "selection_accuracy_gold_persona": sum(persona_hits) / len(persona_hits) if persona_hits else float("nan"),
         }
