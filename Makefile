@@ -25,7 +25,7 @@ install-system:
 DEMO_DB ?= $(HOME)/.local/share/pal-studio/demo.db
 ADDRESS ?= 127.0.0.1
 demo: install
-	PAL_DB_URL=sqlite:///$(DEMO_DB) $(PY) -m pal_core.cli.main demo seed
+	PAL_DB_URL=sqlite:///$(DEMO_DB) $(PY) -m pal_core.cli demo seed
 	PAL_DB_URL=sqlite:///$(DEMO_DB) $(PY) -m streamlit run serve.py --server.headless=true --server.port=$(PORT) \
 		--server.address=$(ADDRESS)
 
