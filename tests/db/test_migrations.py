@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TABLES = {
     "users",
     "login_sessions",
+    "login_throttle",
     "projects",
     "dialogues",
     "systems",

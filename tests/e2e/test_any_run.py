@@ -40,7 +40,7 @@ def test_run_without_scores_renders_and_a_hidden_run_leaves(server, browser, tmp
     expect(page.get_by_role("combobox", name="Run")).to_have_value("noscores (imported)")
     expect(page.get_by_text("No selector scores for this example")).to_be_visible()
     expect(page.get_by_text("This run's outputs lack")).to_contain_text("lack 'scores' in 1 of 1 rows")
-    expect(page.get_by_text("hello", exact=True)).to_be_visible()  # the reply, highlighted
+    expect(page.get_by_text("hello", exact=True).first).to_be_visible()  # the reply, highlighted
     page.wait_for_function(IDLE)
     assert page.get_by_test_id("stException").count() == 0
     page.close()
