@@ -12,7 +12,8 @@ from ui.report import project_report, report_systems
 user = require_page(__file__)
 st.title("Report")
 project = pick_project(user["name"], "report_project")
-names = sorted(report_systems(user["name"]))
+run_dirs = report_systems(user["name"])
+names = sorted(run_dirs)
 if len(names) < 2:
     st.info("A report compares two systems with runs: import at least two runs on the Admin page.")
     st.stop()
@@ -22,7 +23,7 @@ baseline = right.selectbox("Baseline", names, index=None, placeholder="Choose th
 if system is None or baseline is None:
     st.stop()
 try:
-    report, note = project_report(user["name"], project["id"] if project else None, system, baseline)
+    report, note = project_report(user["name"], project["id"] if project else None, run_dirs, system, baseline)
 except PalError as e:
     st.error(md(str(e)))
     st.stop()

@@ -26,9 +26,10 @@ def human_outcomes(actor: str, project_id: int | None) -> tuple[list[dict] | Non
         return None, f"Human judgements are left out: {e}"
 
 
-def project_report(actor: str, project_id: int | None, system: str, baseline: str) -> tuple[dict, str | None]:
-    """(the report dict, a note on what was left out or None)."""
-    runs_dirs = report_systems(actor)
-    runs = {name: load_run(runs_dirs[name]) for name in (system, baseline)}
+def project_report(
+    actor: str, project_id: int | None, run_dirs: dict[str, str], system: str, baseline: str
+) -> tuple[dict, str | None]:
+    """(the report dict, a note on what was left out or None); `run_dirs` as report_systems gives them."""
+    runs = {name: load_run(run_dirs[name]) for name in (system, baseline)}
     outcomes, note = human_outcomes(actor, project_id)
     return build_report(runs, system=system, baseline=baseline, outcomes=outcomes), note

@@ -9,13 +9,12 @@ and the turn whose difference is closest to the median difference (a typical tur
 sorted order, so the choice is reproducible. Pure functions: nothing here reads files or the database.
 """
 
-import re
 import statistics
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from pal_core.analysis import human
+from pal_core.analysis import grounding, human
 from pal_core.analysis.significance import paired_bootstrap, selection_split, sign_test
 from pal_core.errors import PalError
 
@@ -29,16 +28,11 @@ HEADLINE_METRICS = (
     ("grounded_without_restating", "grounded w/o restating"),
     ("selection_accuracy", "selection"),
 )
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def unigram_f1(response: str, reference: str) -> float:
-    """Word-overlap F1 of a reply with the gold reply (lower-cased word tokens, counted with multiplicity)."""
-    hyp, ref = _words(response), _words(reference)
+    """Word-overlap F1 of a reply with the gold reply (grounding.words tokens, counted with multiplicity)."""
+    hyp, ref = grounding.words(response), grounding.words(reference)
     if not hyp or not ref:
         return 0.0
     pool, common = list(ref), 0
